@@ -1,0 +1,54 @@
+# What a person types. Each target installs what it needs first (as root,
+# quietly, only when something is missing), so it works on a fresh Debian 12.
+#
+#   make test    everything: Release build, sanitizer build, every test suite
+#   make build   Release build into build/
+#   make bench   build and run the benchmarks
+#   make fuzz    run every libFuzzer target for FUZZ_SECONDS (default 30) each
+#   make format  rewrite our sources with clang-format
+
+SHELL        := /bin/bash
+BUILD        ?= build
+ASAN_BUILD   ?= build-asan
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 30
+JOBS         ?= $(shell nproc)
+
+.PHONY: deps build build-asan test bench fuzz format serve clean
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	  -DNX_SANITIZER_BUILD_DIR=$(abspath $(ASAN_BUILD)) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# Clang with AddressSanitizer + UndefinedBehaviorSanitizer: the test binaries
+# only; the Release build's ctest runs them (one count for everything).
+build-asan: deps
+	@CC=clang CXX=clang++ cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	  -DNX_SANITIZE=ON -DNX_BUILD_BENCH=OFF -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+test: build build-asan
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	@$(BUILD)/bin/nexus-core-bench --benchmark_counters_tabular=true
+
+fuzz: deps
+	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DNX_FUZZ=ON -DNX_BUILD_TESTS=OFF -DNX_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+format: deps
+	@git ls-files '*.cpp' '*.hpp' '*.c' '*.h' | xargs clang-format -i
+
+serve:
+	@echo "make serve arrives with the server (issue 3); see README.md for what works today." >&2
+	@exit 2
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
