@@ -1,0 +1,6 @@
+// Frame decoder, client role: what a server may send.
+#include "frame_fuzz.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    return nexus::fuzz::fuzz_frames(nexus::core::Role::client, data, size);
+}

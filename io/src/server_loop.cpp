@@ -1,0 +1,156 @@
+// One server event loop: accepting, batching writes, timers, graceful stop.
+#include <Poco/Net/NetException.h>
+
+#include <algorithm>
+
+#include "server_impl.hpp"
+
+namespace nexus::io::detail {
+namespace {
+
+/// The tick that drives every connection timer: a quarter of the shortest
+/// timeout, between 10 ms and 1 s. One scan per tick is far cheaper than a
+/// timer object per connection.
+EventLoop::Clock::duration tick_for(const ServerConfig& c) {
+    std::chrono::milliseconds shortest{1000};
+    for (auto t : {c.handshake_timeout, c.ping_interval, c.pong_timeout, c.idle_timeout,
+                   c.close_timeout}) {
+        if (t.count() > 0) {
+            shortest = std::min(shortest, t);
+        }
+    }
+    return std::clamp(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+}
+
+} // namespace
+
+Loop::Loop(WebSocketServer::Impl& owner, unsigned loop_index)
+    : server(owner), index(loop_index), read_buffer(new std::uint8_t[k_read_buffer_size]),
+      tick_interval_(tick_for(owner.config)) {
+    next_tick_ = EventLoop::Clock::now() + tick_interval_;
+    loop.on_iteration_end([this] { iteration_end(); });
+    loop.after(tick_interval_, [] {}); // the first tick's wakeup
+}
+
+Loop::~Loop() {
+    for (auto& [id, session] : sessions_) {
+        session->abort(DropReason::server_stopping, 1001, "server destroyed");
+    }
+    sessions_.clear();
+    if (listening_) {
+        loop.unwatch(listener_);
+    }
+}
+
+void Loop::listen(const Poco::Net::SocketAddress& address, bool reuse_port) {
+    listener_.bind(address, true, reuse_port);
+    listener_.listen(1024);
+    listener_.setBlocking(false);
+    loop.watch(listener_, this, EventLoop::readable);
+    listening_ = true;
+}
+
+std::uint16_t Loop::port() const { return listener_.address().port(); }
+
+void Loop::on_ready(int /*events*/) {
+    // Accept a bounded batch per wakeup so one loop cannot starve its
+    // clients during a connection storm.
+    for (int i = 0; i < 64 && listening_; ++i) {
+        Poco::Net::SocketAddress peer;
+        Poco::Net::StreamSocket socket;
+        try {
+            socket = listener_.acceptConnection(peer);
+        } catch (const Poco::Net::NetException& e) {
+            // EAGAIN (nothing left) ends the batch; EMFILE and friends are
+            // reported and retried on the next readiness.
+            if (e.code() != EAGAIN && e.code() != EWOULDBLOCK && e.code() != 0) {
+                server.handler.on_error(0, std::string("accept: ") + e.displayText());
+            }
+            return;
+        } catch (const Poco::Exception& e) {
+            server.handler.on_error(0, std::string("accept: ") + e.displayText());
+            return;
+        }
+        if (stopping_) {
+            continue; // closes the socket as it goes out of scope
+        }
+        try {
+            socket.setBlocking(false);
+            socket.setNoDelay(true);
+        } catch (const Poco::Exception&) {
+            continue;
+        }
+        const ClientId id = server.next_id.fetch_add(1, std::memory_order_relaxed);
+        auto session = std::make_unique<Session>(*this, std::move(socket), id, peer.toString());
+        sessions_.emplace(id, std::move(session));
+    }
+}
+
+Session* Loop::find(ClientId id) {
+    const auto it = sessions_.find(id);
+    return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+void Loop::iteration_end() {
+    // Batched writes: one send per connection per iteration, however many
+    // frames were queued for it (a broadcast queues to many at once).
+    for (std::size_t i = 0; i < dirty_.size(); ++i) {
+        dirty_[i]->flush();
+    }
+    dirty_.clear();
+    const auto now = EventLoop::Clock::now();
+    if (now >= next_tick_) {
+        next_tick_ = now + tick_interval_;
+        tick();
+        for (std::size_t i = 0; i < dirty_.size(); ++i) {
+            dirty_[i]->flush();
+        }
+        dirty_.clear();
+    }
+    for (ClientId id : reap_) {
+        sessions_.erase(id);
+    }
+    reap_.clear();
+    if (stopping_ && sessions_.empty()) {
+        loop.stop();
+    }
+}
+
+void Loop::tick() {
+    const auto now = EventLoop::Clock::now();
+    for (auto& [id, session] : sessions_) {
+        session->tick(now);
+    }
+    if (stopping_ && now >= stop_deadline_) {
+        for (auto& [id, session] : sessions_) {
+            if (session->phase() != Session::Phase::finished) {
+                session->abort(DropReason::server_stopping, 1001, "server stopped");
+            }
+        }
+    }
+    // Timers keep the loop waking at least once per tick.
+    loop.after(tick_interval_, [] {});
+}
+
+void Loop::begin_stop() {
+    if (stopping_) {
+        return;
+    }
+    stopping_ = true;
+    stop_deadline_ = EventLoop::Clock::now() + server.config.close_timeout;
+    if (listening_) {
+        loop.unwatch(listener_);
+        listener_.close();
+        listening_ = false;
+    }
+    for (auto& [id, session] : sessions_) {
+        if (session->phase() == Session::Phase::open) {
+            session->close(1001, "server shutting down");
+        } else if (session->phase() == Session::Phase::handshake) {
+            session->abort(DropReason::server_stopping, 1001, "server shutting down");
+        }
+    }
+    loop.after(std::chrono::milliseconds(0), [] {});
+}
+
+} // namespace nexus::io::detail

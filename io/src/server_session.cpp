@@ -1,0 +1,560 @@
+// One server connection: reading, the handshake, the WebSocket, writing,
+// timers and the end of it.
+#include <Poco/Net/NetException.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "nexus/core/utf8.hpp"
+#include "server_impl.hpp"
+#include "static_files.hpp"
+
+namespace nexus::io::detail {
+namespace {
+
+using Clock = EventLoop::Clock;
+
+/// Reads per readiness before yielding to other connections.
+constexpr int k_reads_per_wakeup = 4;
+
+} // namespace
+
+Session::Session(Loop& loop, Poco::Net::StreamSocket socket, ClientId id, std::string peer)
+    : loop_(loop), socket_(std::move(socket)), id_(id), peer_(std::move(peer)) {
+    const auto now = Clock::now();
+    deadline_ = now + loop_.server.config.handshake_timeout;
+    last_received_ = now;
+    core::HttpLimits limits;
+    limits.max_header_bytes = loop_.server.config.max_header_bytes;
+    handshake_ = std::make_unique<core::ServerHandshake>(limits);
+    loop_.loop.watch(socket_, this, EventLoop::readable);
+}
+
+Session::~Session() { close_socket(); }
+
+std::size_t Session::queued_bytes() const noexcept {
+    if (ws_) {
+        return ws_->data_to_send().size();
+    }
+    return http_out_.size() - http_out_pos_;
+}
+
+bool Session::compressed() const noexcept { return ws_ && ws_->config().deflate.has_value(); }
+
+void Session::on_ready(int events) {
+    if (phase_ == Phase::finished) {
+        return;
+    }
+    if ((events & EventLoop::writable) != 0) {
+        flush();
+    }
+    if ((events & (EventLoop::readable | EventLoop::failed)) != 0 && phase_ != Phase::finished) {
+        read_available();
+    }
+}
+
+void Session::read_available() {
+    std::uint8_t* buffer = loop_.read_buffer.get();
+    for (int i = 0; i < k_reads_per_wakeup && phase_ != Phase::finished && !eof_; ++i) {
+        int n = 0;
+        try {
+            n = socket_.receiveBytes(buffer, static_cast<int>(Loop::k_read_buffer_size));
+        } catch (const Poco::Exception& e) {
+            // A reset or any other socket error ends the connection as if
+            // the peer vanished (1006).
+            if (connected_) {
+                loop_.server.handler.on_error(id_, "read: " + e.displayText());
+            }
+            eof_ = true;
+            n = 0;
+        }
+        if (n < 0) {
+            return; // would block
+        }
+        if (n == 0) {
+            eof_ = true;
+        } else {
+            last_received_ = Clock::now();
+        }
+        const std::span<std::uint8_t> data(buffer, static_cast<std::size_t>(n));
+        switch (phase_) {
+        case Phase::handshake:
+            if (eof_) {
+                finish(1006, "closed during the handshake");
+                return;
+            }
+            on_handshake_data(data);
+            break;
+        case Phase::open:
+            on_websocket_data(data);
+            break;
+        case Phase::http:
+            if (eof_) {
+                finish(1006, "closed");
+            }
+            return; // extra request bytes are ignored; the response closes
+        case Phase::finished:
+            return;
+        }
+        if (static_cast<std::size_t>(n) < Loop::k_read_buffer_size) {
+            return; // the socket is drained (level-triggered poll wakes us again)
+        }
+    }
+}
+
+// ---------------------------------------------------------------- handshake
+
+void Session::on_handshake_data(std::span<std::uint8_t> data) {
+    std::size_t consumed = 0;
+    const auto status = handshake_->receive_data(data, consumed);
+    if (status == core::ParseStatus::need_more) {
+        return;
+    }
+    if (status == core::ParseStatus::failed) {
+        const core::Error error = handshake_->error();
+        // A valid GET without an Upgrade is a plain HTTP request: the page.
+        if (error == core::Error::not_websocket_upgrade) {
+            serve_http();
+            return;
+        }
+        loop_.server.counters.handshakes_rejected.fetch_add(1, std::memory_order_relaxed);
+        phase_ = Phase::http;
+        http_out_.clear();
+        http_out_.append(handshake_->error_response());
+        mark_dirty();
+        return;
+    }
+    accept_handshake(data.subspan(consumed));
+}
+
+void Session::reject(int status, std::string_view body,
+                     const std::vector<std::pair<std::string, std::string>>& headers) {
+    loop_.server.counters.handshakes_rejected.fetch_add(1, std::memory_order_relaxed);
+    phase_ = Phase::http;
+    http_out_.clear();
+    std::string response;
+    if (core::ServerHandshake::reject(status, body, headers, response) != core::Error::ok) {
+        core::ServerHandshake::reject(status, body, {}, response); // drop bad hook headers
+    }
+    http_out_.append(response);
+    deadline_ = Clock::now() + loop_.server.config.close_timeout;
+    mark_dirty();
+}
+
+void Session::serve_http() {
+    loop_.server.counters.http_requests.fetch_add(1, std::memory_order_relaxed);
+    phase_ = Phase::http;
+    http_out_.clear();
+    build_static_response(loop_.server.config.static_dir, handshake_->path(), http_out_);
+    deadline_ = Clock::now() + loop_.server.config.close_timeout;
+    mark_dirty();
+}
+
+void Session::accept_handshake(std::span<std::uint8_t> rest) {
+    auto& server = loop_.server;
+    const ServerConfig& config = server.config;
+    const core::ServerHandshake& request = *handshake_;
+    const std::string_view origin = request.origin().value_or(std::string_view{});
+
+    // Origin allow-list (RFC 6455 §10.2): browsers send Origin; others may not.
+    if (!config.allowed_origins.empty() && !origin.empty() &&
+        std::find(config.allowed_origins.begin(), config.allowed_origins.end(), origin) ==
+            config.allowed_origins.end()) {
+        reject(403, "origin not allowed");
+        return;
+    }
+
+    std::vector<std::pair<std::string_view, std::string_view>> headers;
+    headers.reserve(request.headers().size());
+    for (const auto& h : request.headers()) {
+        headers.emplace_back(h.name, h.value);
+    }
+    HandshakeView view;
+    view.peer = peer_;
+    view.path = request.path();
+    view.query = request.query();
+    view.origin = origin;
+    view.headers = headers;
+    view.subprotocols = request.subprotocols();
+    HandshakeDecision decision;
+    try {
+        decision = server.handler.on_handshake(view);
+    } catch (const std::exception& e) {
+        server.handler.on_error(0, std::string("handshake hook threw: ") + e.what());
+        decision.status = 500;
+        decision.body = "internal error";
+    }
+    if (decision.status != 0) {
+        const int status = decision.status >= 400 && decision.status <= 599 ? decision.status : 403;
+        reject(status, decision.body, decision.headers);
+        return;
+    }
+    if (server.client_count_for_limit() >= config.max_clients) {
+        reject(503, "too many clients");
+        return;
+    }
+
+    core::AcceptOptions accept;
+    for (const std::string& ours : config.subprotocols) {
+        if (std::find(request.subprotocols().begin(), request.subprotocols().end(), ours) !=
+            request.subprotocols().end()) {
+            accept.subprotocol = ours;
+            break;
+        }
+    }
+    std::optional<core::DeflateParams> deflate;
+    std::string extensions_response;
+    if (config.permessage_deflate) {
+        std::string& response = extensions_response;
+        if (core::negotiate_deflate(request.extensions(), config.deflate, deflate, response) ==
+                core::Error::ok &&
+            deflate) {
+            accept.extensions = response;
+        }
+    }
+    accept.headers = decision.headers;
+    std::string response;
+    if (handshake_->accept(accept, response) != core::Error::ok) {
+        reject(500, "bad handshake response headers");
+        return;
+    }
+
+    core::ConnectionConfig connection;
+    connection.role = core::Role::server;
+    connection.max_frame_size = config.max_frame_size;
+    connection.max_message_size = config.max_message_size;
+    connection.deflate = deflate;
+    connection.compression_level = config.deflate.compression_level;
+    connection.compression_memory_level = config.deflate.memory_level;
+    ws_ = std::make_unique<core::Connection>(std::move(connection));
+
+    auto info = std::make_shared<ClientInfo>();
+    info->id = id_;
+    info->peer = peer_;
+    info->path = std::string(request.path());
+    info->query = std::string(request.query());
+    for (const auto& h : request.headers()) {
+        info->headers.emplace_back(std::string(h.name), std::string(h.value));
+    }
+    info->origin = std::string(origin);
+    info->subprotocol = std::string(accept.subprotocol);
+    info->compressed = deflate.has_value();
+    info->connected_at = std::chrono::system_clock::now();
+
+    // The 101 goes out ahead of any frame.
+    http_out_.clear();
+    http_out_.append(response);
+    http_out_pos_ = 0;
+    handshake_.reset();
+    phase_ = Phase::open;
+    connected_ = true;
+    const auto now = Clock::now();
+    last_message_ = now;
+    ping_sent_ = now;
+    rate_updated_ = now;
+    rate_tokens_ = config.max_messages_per_second;
+    server.counters.connections_total.fetch_add(1, std::memory_order_relaxed);
+    server.register_client(info, loop_.index);
+    mark_dirty();
+    server.handler.on_connect(id_, *info);
+    if (!rest.empty() && phase_ == Phase::open) {
+        on_websocket_data(rest); // frames that came with the request (§4.2.2 allows it)
+    }
+}
+
+// ---------------------------------------------------------------- WebSocket
+
+void Session::on_websocket_data(std::span<std::uint8_t> data) {
+    if (!data.empty()) {
+        ws_->receive_data(data);
+    }
+    if (eof_) {
+        // The views of receive_data are drained first, then the EOF.
+        dispatch_events();
+        ws_->receive_eof();
+    }
+    dispatch_events();
+}
+
+void Session::dispatch_events() {
+    auto& server = loop_.server;
+    const ServerConfig& config = server.config;
+    core::Event event;
+    while (phase_ == Phase::open && ws_->next_event(event)) {
+        switch (event.type) {
+        case core::EventType::text:
+        case core::EventType::binary: {
+            last_message_ = Clock::now();
+            if (config.max_messages_per_second > 0) {
+                // Token bucket: a burst of one second's worth, refilled
+                // continuously.
+                const auto now = last_message_;
+                const double elapsed = std::chrono::duration<double>(now - rate_updated_).count();
+                rate_updated_ = now;
+                rate_tokens_ = std::min(config.max_messages_per_second,
+                                        rate_tokens_ + elapsed * config.max_messages_per_second);
+                if (rate_tokens_ < 1.0) {
+                    // Over the limit: close once, and deliver nothing more.
+                    if (!ws_->close_sent()) {
+                        server.counters.dropped[static_cast<int>(DropReason::rate_limited)]
+                            .fetch_add(1, std::memory_order_relaxed);
+                        close(1008, "message rate limit exceeded");
+                    }
+                    break;
+                }
+                rate_tokens_ -= 1.0;
+            }
+            server.counters.messages_in.fetch_add(1, std::memory_order_relaxed);
+            server.counters.bytes_in.fetch_add(event.payload.size(), std::memory_order_relaxed);
+            server.handler.on_message(id_, event.payload, event.type == core::EventType::binary);
+            break;
+        }
+        case core::EventType::ping:
+            mark_dirty(); // the automatic pong
+            break;
+        case core::EventType::pong:
+            awaiting_pong_ = false;
+            break;
+        case core::EventType::close:
+            if (!closed_locally_) {
+                close_code_ = event.close_code;
+                close_reason_ = std::string(event.text());
+            }
+            if (event.error == core::Error::abnormal_closure) {
+                close_code_ = 1006;
+                close_reason_ = "connection lost";
+            }
+            mark_dirty();
+            break;
+        case core::EventType::error:
+            server.counters.dropped[static_cast<int>(DropReason::protocol_error)].fetch_add(
+                1, std::memory_order_relaxed);
+            close_code_ = event.close_code;
+            close_reason_ = std::string(core::describe(event.error));
+            server.handler.on_error(id_, close_reason_);
+            mark_dirty();
+            break;
+        }
+    }
+    if (phase_ == Phase::open && ws_->state() == core::State::closed) {
+        mark_dirty(); // flush the close frame, then close the socket
+    }
+}
+
+SendResult Session::send(std::span<const std::uint8_t> data, bool binary) {
+    if (phase_ != Phase::open || !ws_ || ws_->close_sent()) {
+        return phase_ == Phase::open ? SendResult::closing : SendResult::unknown_client;
+    }
+    const core::Error e = binary ? ws_->send_binary(data)
+                                 : ws_->send_text({reinterpret_cast<const char*>(data.data()),
+                                                   data.size()});
+    if (e == core::Error::local_invalid_utf8) {
+        return SendResult::invalid_utf8;
+    }
+    if (e != core::Error::ok) {
+        return SendResult::closing;
+    }
+    auto& counters = loop_.server.counters;
+    counters.messages_out.fetch_add(1, std::memory_order_relaxed);
+    counters.bytes_out.fetch_add(data.size(), std::memory_order_relaxed);
+    last_message_ = Clock::now();
+    mark_dirty();
+    if (queued_bytes() > loop_.server.config.max_send_queue) {
+        loop_.server.counters.dropped[static_cast<int>(DropReason::send_queue_full)].fetch_add(
+            1, std::memory_order_relaxed);
+        close(1008, "send queue limit exceeded (slow reader)");
+        return SendResult::queue_full;
+    }
+    return SendResult::ok;
+}
+
+SendResult Session::send_encoded(std::span<const std::uint8_t> frames) {
+    if (phase_ != Phase::open || ws_->close_sent()) {
+        return SendResult::closing;
+    }
+    if (ws_->send_encoded(frames) != core::Error::ok) {
+        return SendResult::closing;
+    }
+    mark_dirty();
+    if (queued_bytes() > loop_.server.config.max_send_queue) {
+        loop_.server.counters.dropped[static_cast<int>(DropReason::send_queue_full)].fetch_add(
+            1, std::memory_order_relaxed);
+        close(1008, "send queue limit exceeded (slow reader)");
+        return SendResult::queue_full;
+    }
+    return SendResult::ok;
+}
+
+SendResult Session::close(std::uint16_t code, std::string_view reason) {
+    if (phase_ != Phase::open) {
+        return SendResult::unknown_client;
+    }
+    if (ws_->close_sent()) {
+        return SendResult::closing;
+    }
+    const core::Error e = ws_->close(code, reason);
+    if (e != core::Error::ok) {
+        return SendResult::invalid_argument;
+    }
+    closed_locally_ = true;
+    close_code_ = code;
+    close_reason_ = std::string(reason);
+    deadline_ = Clock::now() + loop_.server.config.close_timeout;
+    mark_dirty();
+    return SendResult::ok;
+}
+
+void Session::abort(DropReason reason, std::uint16_t code, std::string_view text) {
+    if (phase_ == Phase::finished) {
+        return;
+    }
+    loop_.server.counters.dropped[static_cast<int>(reason)].fetch_add(1,
+                                                                      std::memory_order_relaxed);
+    if (connected_) {
+        loop_.server.handler.on_error(id_, text);
+    }
+    finish(code, text);
+}
+
+void Session::tick(Clock::time_point now) {
+    const ServerConfig& config = loop_.server.config;
+    switch (phase_) {
+    case Phase::handshake:
+        if (now >= deadline_) {
+            abort(DropReason::handshake_timeout, 1006, "handshake timeout");
+        }
+        return;
+    case Phase::http:
+        if (now >= deadline_) {
+            finish(1006, "HTTP response timeout");
+        }
+        return;
+    case Phase::finished:
+        return;
+    case Phase::open:
+        break;
+    }
+    if (ws_->close_sent()) {
+        if (now >= deadline_) {
+            finish(close_code_, close_reason_); // the peer never finished the close handshake
+        }
+        return;
+    }
+    if (config.ping_interval.count() > 0) {
+        if (awaiting_pong_) {
+            if (last_received_ >= ping_sent_) {
+                awaiting_pong_ = false; // anything from the peer shows it is alive
+            } else if (now - ping_sent_ >= config.pong_timeout) {
+                abort(DropReason::pong_timeout, 1006, "no answer to ping");
+                return;
+            }
+        }
+        if (!awaiting_pong_ && now - ping_sent_ >= config.ping_interval) {
+            if (ws_->send_ping() == core::Error::ok) {
+                ping_sent_ = now;
+                awaiting_pong_ = true;
+                mark_dirty();
+            }
+        }
+    }
+    if (config.idle_timeout.count() > 0 && now - last_message_ >= config.idle_timeout) {
+        loop_.server.counters.dropped[static_cast<int>(DropReason::idle_timeout)].fetch_add(
+            1, std::memory_order_relaxed);
+        close(1001, "idle timeout");
+    }
+}
+
+// ---------------------------------------------------------------- writing
+
+void Session::mark_dirty() {
+    if (!dirty_ && phase_ != Phase::finished) {
+        dirty_ = true;
+        loop_.add_dirty(*this);
+    }
+}
+
+void Session::flush() {
+    dirty_ = false;
+    if (phase_ == Phase::finished) {
+        return;
+    }
+    // The handshake response (101 or an HTTP error/page) goes first.
+    while (http_out_pos_ < http_out_.size()) {
+        int n = 0;
+        try {
+            n = socket_.sendBytes(http_out_.data() + http_out_pos_,
+                                  static_cast<int>(http_out_.size() - http_out_pos_));
+        } catch (const Poco::Exception&) {
+            finish(1006, "connection lost");
+            return;
+        }
+        if (n < 0) {
+            break;
+        }
+        http_out_pos_ += static_cast<std::size_t>(n);
+    }
+    const bool http_done = http_out_pos_ >= http_out_.size();
+    if (http_done && !http_out_.empty()) {
+        http_out_.release();
+        http_out_pos_ = 0;
+        if (phase_ == Phase::http) {
+            finish(1006, "HTTP response sent");
+            return;
+        }
+    }
+    if (http_done && ws_) {
+        while (ws_->wants_write()) {
+            const auto out = ws_->data_to_send();
+            int n = 0;
+            try {
+                n = socket_.sendBytes(out.data(),
+                                      static_cast<int>(std::min<std::size_t>(out.size(), 1 << 30)));
+            } catch (const Poco::Exception&) {
+                finish(close_code_ == 1006 ? 1006 : close_code_, "connection lost");
+                return;
+            }
+            if (n < 0) {
+                break;
+            }
+            ws_->consume(static_cast<std::size_t>(n));
+        }
+        if (ws_->should_close_transport() && !ws_->wants_write()) {
+            finish(close_code_, close_reason_);
+            return;
+        }
+        if (!ws_->wants_write()) {
+            ws_->release_buffers();
+        }
+    }
+    const bool pending = !http_done || (ws_ && ws_->wants_write());
+    if (pending != write_watched_) {
+        write_watched_ = pending;
+        loop_.loop.modify(socket_, EventLoop::readable | (pending ? EventLoop::writable : 0));
+    }
+}
+
+void Session::finish(std::uint16_t code, std::string_view reason) {
+    if (phase_ == Phase::finished) {
+        return;
+    }
+    phase_ = Phase::finished;
+    close_socket();
+    loop_.reap(*this);
+    if (connected_) {
+        connected_ = false;
+        loop_.server.unregister_client(id_);
+        loop_.server.handler.on_disconnect(id_, code, reason);
+    }
+}
+
+void Session::close_socket() noexcept {
+    try {
+        if (socket_.impl() != nullptr && socket_.impl()->initialized()) {
+            loop_.loop.unwatch(socket_);
+            socket_.close();
+        }
+    } catch (...) { // closing never fails the loop
+    }
+}
+
+} // namespace nexus::io::detail

@@ -1,0 +1,30 @@
+// The subcommands of nexus-socket. Each returns the process exit status:
+// 0 done, 1 failure (printed), 2 usage error.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "nexus/io/websocket_server.hpp"
+#include "options.hpp"
+
+namespace nexus::tool {
+
+int serve_command(const std::vector<std::string>& args);
+int echo_command(const std::vector<std::string>& args);
+
+/// Options every server subcommand takes, with `extra_valued`/`extra_flags`.
+std::set<std::string> server_valued_options(std::set<std::string> extra = {});
+std::set<std::string> server_flag_options(std::set<std::string> extra = {});
+/// ServerConfig from the environment (.env included) and then the options,
+/// which win. Throws UsageError on a bad value.
+io::ServerConfig server_config_from(const Options& options);
+/// The text that --help of a server subcommand prints for the common options.
+const char* server_options_help();
+
+/// Runs `server` until stop() or SIGINT/SIGTERM (which stop it gracefully).
+/// Returns 0, or 1 with a message when the server cannot start.
+int run_until_signal(io::WebSocketServer& server);
+
+} // namespace nexus::tool

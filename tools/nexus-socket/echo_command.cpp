@@ -1,0 +1,76 @@
+// `nexus-socket echo`: every message comes back with its opcode; with
+// --broadcast it goes to every client, the sender included.
+#include <algorithm>
+#include <cstdio>
+
+#include "commands.hpp"
+
+namespace nexus::tool {
+namespace {
+
+class EchoHandler final : public io::ServerHandler {
+public:
+    EchoHandler(io::WebSocketServer*& server, bool broadcast) : server_(server), broadcast_(broadcast) {}
+
+    void on_message(io::ClientId id, std::span<const std::uint8_t> data, bool binary) override {
+        if (broadcast_) {
+            server_->broadcast(data, binary);
+        } else {
+            server_->send(id, data, binary);
+        }
+    }
+
+private:
+    io::WebSocketServer*& server_;
+    bool broadcast_;
+};
+
+constexpr const char* k_usage =
+    "usage: nexus-socket echo [options]\n"
+    "Echoes every message back to its sender with the same opcode.\n\n"
+    "  --broadcast              send each message to every client, sender included\n"
+    "  --help                   this text\n";
+
+} // namespace
+
+int echo_command(const std::vector<std::string>& args) {
+    const Options options(args, server_valued_options(), server_flag_options({"broadcast"}));
+    if (options.has("help")) {
+        std::printf("%s%s", k_usage, server_options_help());
+        return 0;
+    }
+    if (!options.positional().empty()) {
+        throw UsageError("unexpected argument " + options.positional().front());
+    }
+    io::ServerConfig config = server_config_from(options);
+    // What conformance suites send: messages up to 16 MiB, echoed whole.
+    if (!options.has("max-message-size")) {
+        config.max_message_size = 16 * 1024 * 1024;
+    }
+    if (!options.has("max-frame-size")) {
+        config.max_frame_size = 16 * 1024 * 1024;
+    }
+    if (!options.has("max-send-queue")) {
+        config.max_send_queue = 64 * 1024 * 1024;
+    }
+    if (!options.has("max-clients") && !options.has("env-file")) {
+        config.max_clients = std::max<std::size_t>(config.max_clients, 100'000);
+    }
+    io::WebSocketServer* server = nullptr;
+    EchoHandler handler(server, options.has("broadcast"));
+    io::WebSocketServer instance(config, handler);
+    server = &instance;
+    try {
+        instance.start();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "nexus-socket: cannot listen on %s:%u: %s\n", config.host.c_str(),
+                     config.port, e.what());
+        return 1;
+    }
+    // Scripts start us with --port 0 and read the port from this line.
+    std::printf("echo server listening on ws://%s:%u/\n", config.host.c_str(), instance.port());
+    std::fflush(stdout);
+    return run_until_signal(instance);
+}
+
+} // namespace nexus::tool
