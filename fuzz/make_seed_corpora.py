@@ -104,8 +104,50 @@ def inflate_seeds():
     write("inflate", "plain_text", b"The quick brown fox jumps over the lazy dog" + tail(4))
 
 
+
+
+def server_handshake_seeds():
+    import base64
+    tail = bytes([7, 99, 0xF0, 0x3F, 0xF0, 0x1F])  # generous limits, see the harness
+    key = base64.b64encode(b"the sample nonce").decode()
+    base = ("GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n"
+            "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+            "Sec-WebSocket-Version: 13\r\n" % key)
+    write("server_handshake", "rfc_request", (base + "\r\n").encode() + tail)
+    write("server_handshake", "with_protocols_and_extensions", (
+        base + "Origin: https://example.com\r\nSec-WebSocket-Protocol: chat, superchat\r\n"
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits, x-foo; a=\"b c\"\r\n"
+        "\r\n").encode() + b"\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58" + tail)
+    write("server_handshake", "plain_get", b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n" + tail)
+    write("server_handshake", "bad_version", (base.replace("Version: 13", "Version: 8") + "\r\n").encode() + tail)
+    write("server_handshake", "post", (base.replace("GET", "POST") + "\r\n").encode() + tail)
+
+
+def client_handshake_seeds():
+    import base64
+    import hashlib
+    nonce = bytes(range(16))
+    offer = 0b1011  # chat, superchat, deflate
+    tail = bytes([7]) + bytes(reversed(nonce)) + bytes([offer, 1, 0x90, 0x1F])
+    key = base64.b64encode(nonce).decode()
+    accept = base64.b64encode(hashlib.sha1(
+        (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+    ok = ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          "Sec-WebSocket-Accept: %s\r\n" % accept)
+    write("client_handshake", "accepted", (ok + "\r\n").encode() + tail)
+    write("client_handshake", "accepted_with_choices", (
+        ok + "Sec-WebSocket-Protocol: superchat\r\n"
+        "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n\r\n"
+    ).encode() + b"\x81\x02hi" + tail)
+    write("client_handshake", "refused_503", b"HTTP/1.1 503 Service Unavailable\r\n"
+          b"Content-Length: 4\r\n\r\nbusy" + tail)
+    write("client_handshake", "wrong_accept", (ok.replace(accept[:4], "AAAA") + "\r\n").encode() + tail)
+
+
 if __name__ == "__main__":
     frame_seeds("frame_server", MASK)
     frame_seeds("frame_client", None)
     connection_seeds()
     inflate_seeds()
+    server_handshake_seeds()
+    client_handshake_seeds()
