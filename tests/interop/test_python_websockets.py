@@ -123,6 +123,58 @@ class ChatServer(unittest.TestCase):
         run(go())
 
 
+class PythonServerOurClient(unittest.TestCase):
+    """`nexus-socket connect --echo` against a websockets server."""
+
+    def run_client_against(self, compression, args=()):
+        async def go():
+            received = []
+            done = asyncio.get_running_loop().create_future()
+
+            async def handler(ws):
+                messages = ["hello", "κόσμε", "x" * 70000, b"\x00\x01\xff", b"", ""]
+                for m in messages:
+                    await ws.send(m)
+                    received.append(await ws.recv())
+                await ws.send(["frag", "mented"])
+                received.append(await ws.recv())
+                await ws.close(1000, "done")
+                done.set_result(messages + ["fragmented"])
+
+            async with websockets.serve(handler, "127.0.0.1", 0, compression=compression) as server:
+                port = server.sockets[0].getsockname()[1]
+                proc = await asyncio.create_subprocess_exec(
+                    BINARY, "connect", "--echo", *args, "ws://127.0.0.1:%d/chat" % port)
+                expected = await asyncio.wait_for(done, 20)
+                self.assertEqual(await asyncio.wait_for(proc.wait(), 20), 0)
+            self.assertEqual(received, expected)
+
+        run(go())
+
+    def test_echo_client(self):
+        self.run_client_against(None)
+
+    def test_echo_client_with_deflate(self):
+        self.run_client_against("deflate", ("--deflate",))
+
+    def test_refused_connection_says_so(self):
+        import socket
+        import subprocess
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]  # bound, not listening: refused
+            result = subprocess.run([BINARY, "connect", "ws://127.0.0.1:%d/" % port],
+                                    capture_output=True, timeout=20)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(b"connection refused", result.stderr)
+
+    def test_bad_url_is_a_usage_error(self):
+        import subprocess
+        result = subprocess.run([BINARY, "connect", "http://example.com/"], capture_output=True,
+                                timeout=20)
+        self.assertEqual(result.returncode, 2)
+
+
 if __name__ == "__main__":
     BINARY = sys.argv.pop(1)
     unittest.main(verbosity=2)

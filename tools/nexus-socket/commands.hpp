@@ -13,6 +13,7 @@ namespace nexus::tool {
 
 int serve_command(const std::vector<std::string>& args);
 int echo_command(const std::vector<std::string>& args);
+int connect_command(const std::vector<std::string>& args);
 
 /// Options every server subcommand takes, with `extra_valued`/`extra_flags`.
 std::set<std::string> server_valued_options(std::set<std::string> extra = {});

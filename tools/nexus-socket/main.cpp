@@ -12,7 +12,8 @@ constexpr const char* k_usage =
     "usage: nexus-socket COMMAND [options]\n\n"
     "commands:\n"
     "  serve     the chat server and its browser page\n"
-    "  echo      an echo server (for conformance suites and benchmarks)\n\n"
+    "  echo      an echo server (for conformance suites and benchmarks)\n"
+    "  connect   an interactive client: ws://HOST:PORT/PATH\n\n"
     "Every command takes --host, --port and --help.\n";
 
 } // namespace
@@ -30,6 +31,9 @@ int main(int argc, char** argv) {
         }
         if (command == "echo") {
             return nexus::tool::echo_command(args);
+        }
+        if (command == "connect") {
+            return nexus::tool::connect_command(args);
         }
         std::fprintf(stderr, "nexus-socket: unknown command '%s'\n\n%s", command.c_str(), k_usage);
         return 2;

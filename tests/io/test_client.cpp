@@ -1,0 +1,144 @@
+// The io WebSocket client against our server (the interop suite runs it
+// against Python's websockets as well).
+#include <gtest/gtest.h>
+
+#include <Poco/Net/ServerSocket.h>
+
+#include "nexus/io/websocket_client.hpp"
+#include "server_fixture.hpp"
+
+namespace nexus::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+io::ServerConfig quiet_config() {
+    io::ServerConfig c;
+    c.log_level = io::LogLevel::off;
+    c.subprotocols = {"chat"};
+    return c;
+}
+
+TEST(WsUrl, Parses) {
+    auto u = io::WsUrl::parse("ws://example.com:9000/chat?room=1");
+    ASSERT_TRUE(u);
+    EXPECT_EQ(u->host, "example.com");
+    EXPECT_EQ(u->port, 9000);
+    EXPECT_EQ(u->target, "/chat?room=1");
+    u = io::WsUrl::parse("ws://[::1]/");
+    ASSERT_TRUE(u);
+    EXPECT_EQ(u->host, "::1");
+    EXPECT_EQ(u->port, 80);
+    u = io::WsUrl::parse("ws://h?x=1");
+    ASSERT_TRUE(u);
+    EXPECT_EQ(u->target, "/?x=1");
+    for (const char* bad : {"http://x/", "ws://", "ws://:80/", "ws://h:0/", "ws://h:70000/",
+                            "ws://h:8x/", "ws://user@h/", "ws://[::1/"}) {
+        EXPECT_FALSE(io::WsUrl::parse(bad)) << bad;
+    }
+}
+
+TEST(Client, TalksToOurServer) {
+    RecordingHandler handler;
+    io::WebSocketServer* s = nullptr;
+    handler.on_message_hook = [&s](io::ClientId id, const std::string& data, bool binary) {
+        s->send(id, {reinterpret_cast<const std::uint8_t*>(data.data()), data.size()}, binary);
+    };
+    RunningServer server(quiet_config(), handler);
+    s = &*server;
+    io::ClientOptions options;
+    options.subprotocols = {"chat"};
+    io::WebSocketClient client("ws://127.0.0.1:" + std::to_string(server.port()) + "/x?y=z", options);
+    EXPECT_EQ(client.subprotocol(), "chat");
+    EXPECT_TRUE(client.is_open());
+    client.send_text("hi");
+    auto m = client.receive(10s);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->kind, io::ClientMessage::Kind::text);
+    EXPECT_EQ(m->data, "hi");
+    const std::string bytes("\x00\x01", 2);
+    client.send_binary({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+    m = client.receive(10s);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->kind, io::ClientMessage::Kind::binary);
+    EXPECT_EQ(m->data, bytes);
+    client.ping("p");
+    m = client.receive(10s);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->kind, io::ClientMessage::Kind::pong);
+    EXPECT_THROW(client.send_text("\xC0"), std::invalid_argument);
+    EXPECT_THROW(client.ping(std::string(126, 'p')), std::invalid_argument);
+    const auto info = server->client(handler.wait(ServerEvent::connect)->id);
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->path, "/x");
+    EXPECT_EQ(info->query, "y=z");
+    client.close(1000, "bye");
+    m = client.receive(10s);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->kind, io::ClientMessage::Kind::close);
+    EXPECT_EQ(m->close_code, 1000);
+    EXPECT_FALSE(client.is_open());
+    EXPECT_THROW(client.send_text("late"), std::logic_error);
+}
+
+TEST(Client, ReceiveTimesOutWithinItsBound) {
+    RecordingHandler handler;
+    RunningServer server(quiet_config(), handler);
+    io::WebSocketClient client("ws://127.0.0.1:" + std::to_string(server.port()) + "/");
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_FALSE(client.receive(100ms));
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+}
+
+TEST(Client, ErrorsSayWhichStepFailed) {
+    // Refused: a port that is bound but not listening.
+    Poco::Net::ServerSocket bound;
+    bound.bind(Poco::Net::SocketAddress("127.0.0.1", 0));
+    const auto port = bound.address().port();
+    try {
+        io::WebSocketClient c("ws://127.0.0.1:" + std::to_string(port) + "/");
+        FAIL();
+    } catch (const io::ClientError& e) {
+        EXPECT_EQ(e.kind(), io::ConnectError::refused);
+        EXPECT_NE(std::string(e.what()).find("refused"), std::string::npos);
+    }
+    try {
+        io::WebSocketClient c("ws://no-such-host.invalid/");
+        FAIL();
+    } catch (const io::ClientError& e) {
+        EXPECT_EQ(e.kind(), io::ConnectError::dns);
+    }
+    try {
+        io::WebSocketClient c("wss-or-what://x/");
+        FAIL();
+    } catch (const io::ClientError& e) {
+        EXPECT_EQ(e.kind(), io::ConnectError::bad_url);
+    }
+    // A server that accepts but never answers: the handshake times out.
+    Poco::Net::ServerSocket silent(Poco::Net::SocketAddress("127.0.0.1", 0));
+    io::ClientOptions options;
+    options.connect_timeout = 200ms;
+    try {
+        io::WebSocketClient c("ws://127.0.0.1:" + std::to_string(silent.address().port()) + "/",
+                              options);
+        FAIL();
+    } catch (const io::ClientError& e) {
+        EXPECT_EQ(e.kind(), io::ConnectError::timeout);
+    }
+    // A refusal with a status: the status is reported.
+    RecordingHandler handler;
+    io::ServerConfig config = quiet_config();
+    config.max_clients = 0;
+    RunningServer server(config, handler);
+    try {
+        io::WebSocketClient c("ws://127.0.0.1:" + std::to_string(server.port()) + "/");
+        FAIL();
+    } catch (const io::ClientError& e) {
+        EXPECT_EQ(e.kind(), io::ConnectError::handshake);
+        EXPECT_EQ(e.http_status(), 503);
+        EXPECT_NE(std::string(e.what()).find("503"), std::string::npos);
+    }
+}
+
+} // namespace
+} // namespace nexus::testing
