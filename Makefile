@@ -11,28 +11,36 @@
 SHELL        := /bin/bash
 BUILD        ?= build
 ASAN_BUILD   ?= build-asan
+TSAN_BUILD   ?= build-tsan
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 30
 JOBS         ?= $(shell nproc)
 
-.PHONY: deps build build-asan test bench fuzz format serve clean
+.PHONY: deps build build-asan build-tsan test bench fuzz format serve clean
 
 deps:
 	@scripts/install-deps
 
 build: deps
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release \
-	  -DNX_SANITIZER_BUILD_DIR=$(abspath $(ASAN_BUILD)) >/dev/null
+	  -DNX_SANITIZER_BUILD_DIR=$(abspath $(ASAN_BUILD)) \
+	  -DNX_TSAN_BUILD_DIR=$(abspath $(TSAN_BUILD)) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
 # Clang with AddressSanitizer + UndefinedBehaviorSanitizer: the test binaries
 # only; the Release build's ctest runs them (one count for everything).
 build-asan: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-	  -DNX_SANITIZE=ON -DNX_BUILD_BENCH=OFF -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" >/dev/null
+	  -DNX_SANITIZE=address -DNX_BUILD_BENCH=OFF -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 
-test: build build-asan
+# ThreadSanitizer for the threaded parts (io/); its tests run from build/.
+build-tsan: deps
+	@CC=clang CXX=clang++ cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	  -DNX_SANITIZE=thread -DNX_BUILD_BENCH=OFF -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" >/dev/null
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target nexus-io-tests
+
+test: build build-asan build-tsan
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 bench: build
@@ -52,4 +60,4 @@ serve: build
 	@$(BUILD)/bin/nexus-socket serve --host 127.0.0.1 --port 8080
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

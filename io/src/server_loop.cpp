@@ -8,6 +8,9 @@
 namespace nexus::io::detail {
 namespace {
 
+/// Sockets beyond max_clients that may be in their handshake at once.
+constexpr std::size_t k_max_pending_handshakes = 1024;
+
 /// The tick that drives every connection timer: a quarter of the shortest
 /// timeout, between 10 ms and 1 s. One scan per tick is far cheaper than a
 /// timer object per connection.
@@ -71,7 +74,14 @@ void Loop::on_ready(int /*events*/) {
             server.handler.on_error(0, std::string("accept: ") + e.displayText());
             return;
         }
-        if (stopping_) {
+        // Connections still in their handshake are bounded too: past
+        // max_clients + k_max_pending_handshakes a new socket is closed at
+        // once, so a flood of idle TCP connections cannot pile up sessions.
+        if (stopping_ || sessions_.size() >= server.config.max_clients + k_max_pending_handshakes) {
+            if (!stopping_) {
+                server.counters.dropped[static_cast<int>(DropReason::pending_limit)].fetch_add(
+                    1, std::memory_order_relaxed);
+            }
             continue; // closes the socket as it goes out of scope
         }
         try {

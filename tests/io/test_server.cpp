@@ -559,3 +559,50 @@ TEST(Server, NoDescriptorGrowthOverManyConnections) {
 
 } // namespace
 } // namespace nexus::testing
+
+namespace nexus::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(ServerThreads, TwoLoopsShareThePortAndReachEachOther) {
+    RecordingHandler handler;
+    io::ServerConfig config;
+    config.log_level = io::LogLevel::off;
+    config.threads = 2;
+    io::WebSocketServer* s = nullptr;
+    // Every message is broadcast to all: clients on both loops must see it.
+    handler.on_message_hook = [&s](io::ClientId, const std::string& data, bool) {
+        s->broadcast_text(data);
+    };
+    RunningServer server(config, handler);
+    s = &*server;
+    std::vector<std::unique_ptr<WsTestClient>> clients;
+    std::vector<io::ClientId> ids;
+    for (int i = 0; i < 40; ++i) {
+        clients.push_back(std::make_unique<WsTestClient>(server.port()));
+        ids.push_back(handler.wait(ServerEvent::connect)->id);
+    }
+    clients[0]->send_text("across loops");
+    for (auto& c : clients) {
+        const auto m = c->next_message();
+        ASSERT_TRUE(m);
+        EXPECT_EQ(m->payload, "across loops");
+    }
+    // Direct sends from this (foreign) thread reach clients of both loops.
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        EXPECT_EQ(server->send_text(ids[i], "direct " + std::to_string(i)), io::SendResult::ok);
+    }
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+        EXPECT_EQ(clients[i]->next_message()->payload, "direct " + std::to_string(i));
+    }
+    server->stop(); // graceful: the clients answer the close below
+    for (auto& c : clients) {
+        const auto m = c->next_message();
+        ASSERT_TRUE(m);
+        EXPECT_EQ(m->close_code, 1001);
+    }
+}
+
+} // namespace
+} // namespace nexus::testing

@@ -70,6 +70,7 @@ enum class DropReason : int {
     rate_limited,
     protocol_error,
     server_stopping,
+    pending_limit, // too many connections still in their handshake
     count_,
 };
 
