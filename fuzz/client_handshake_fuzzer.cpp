@@ -45,7 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::size_t total = 0;
     while (pos < body.size() && status == ParseStatus::need_more) {
         chunk_state = chunk_state * 1664525u + 1013904223u;
-        const std::size_t n = std::min<std::size_t>(1 + (chunk_state >> 24) % 40, body.size() - pos);
+        const std::size_t n =
+            std::min<std::size_t>(1 + (chunk_state >> 24) % 40, body.size() - pos);
         std::size_t consumed = 0;
         status = chunked.receive_data(body.subspan(pos, n), consumed);
         total += consumed;
@@ -70,9 +71,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ServerHandshake server;
     std::size_t consumed = 0;
     const std::string& request = whole.request();
-    NX_FUZZ_CHECK(server.receive_data({reinterpret_cast<const std::uint8_t*>(request.data()),
-                                       request.size()},
-                                      consumed) == ParseStatus::complete);
+    NX_FUZZ_CHECK(
+        server.receive_data({reinterpret_cast<const std::uint8_t*>(request.data()), request.size()},
+                            consumed) == ParseStatus::complete);
     NX_FUZZ_CHECK(consumed == request.size());
     AcceptOptions options;
     if (!config.subprotocols.empty()) {
@@ -81,9 +82,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string response;
     NX_FUZZ_CHECK(server.accept(options, response) == Error::ok);
     ClientHandshake fresh(config);
-    NX_FUZZ_CHECK(fresh.receive_data({reinterpret_cast<const std::uint8_t*>(response.data()),
-                                      response.size()},
-                                     consumed) == ParseStatus::complete);
+    NX_FUZZ_CHECK(fresh.receive_data(
+                      {reinterpret_cast<const std::uint8_t*>(response.data()), response.size()},
+                      consumed) == ParseStatus::complete);
     NX_FUZZ_CHECK(fresh.subprotocol() == options.subprotocol);
     return 0;
 }

@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::vector<std::uint8_t> received; // every byte fed, for the whole-input oracle
     std::vector<std::uint8_t> wire;     // every byte written
     std::vector<Recorded> events;
-    std::vector<Recorded> sent;         // complete messages whose send returned ok
+    std::vector<Recorded> sent; // complete messages whose send returned ok
     std::string fragments;
     EventType fragment_type = EventType::binary;
     int close_code_sent = -1;
@@ -73,8 +73,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         case 2: {
             const auto payload = in.bytes(n * 4);
             const Error e = c.send_binary(payload);
-            NX_FUZZ_CHECK(one_of(e, {Error::ok, Error::invalid_state,
-                                     Error::local_message_in_progress}));
+            NX_FUZZ_CHECK(
+                one_of(e, {Error::ok, Error::invalid_state, Error::local_message_in_progress}));
             if (e == Error::ok) {
                 sent.push_back({EventType::binary, std::string(as_text(payload)), 0, Error::ok});
             }
@@ -83,10 +83,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         case 3: {
             const auto payload = in.bytes(n);
             const Error e = (op & 8) != 0 ? c.send_ping(payload) : c.send_pong(payload);
-            NX_FUZZ_CHECK(one_of(e, {Error::ok, Error::invalid_state,
-                                     Error::local_control_too_long}));
-            NX_FUZZ_CHECK((e == Error::local_control_too_long) == (payload.size() > 125 &&
-                                                                   e != Error::invalid_state));
+            NX_FUZZ_CHECK(
+                one_of(e, {Error::ok, Error::invalid_state, Error::local_control_too_long}));
+            NX_FUZZ_CHECK((e == Error::local_control_too_long) ==
+                          (payload.size() > 125 && e != Error::invalid_state));
             break;
         }
         case 4: {
@@ -96,9 +96,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             const bool fin = (n & 0x80) != 0;
             const auto payload = in.bytes(in.byte() % 64);
             const Error e = c.send_frame(opcode, payload, fin);
-            NX_FUZZ_CHECK(one_of(e, {Error::ok, Error::invalid_state, Error::local_invalid_utf8,
-                                     Error::local_message_in_progress,
-                                     Error::local_no_message_in_progress}));
+            NX_FUZZ_CHECK(
+                one_of(e, {Error::ok, Error::invalid_state, Error::local_invalid_utf8,
+                           Error::local_message_in_progress, Error::local_no_message_in_progress}));
             if (e == Error::ok) {
                 if (opcode != Opcode::continuation) {
                     fragments.clear();

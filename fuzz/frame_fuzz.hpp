@@ -58,8 +58,8 @@ inline int fuzz_frames(Role role, const std::uint8_t* data, std::size_t size) {
         Connection sender(peer_of(config));
         const auto bytes = std::span<const std::uint8_t>(
             reinterpret_cast<const std::uint8_t*>(e.payload.data()), e.payload.size());
-        const Error sent = e.type == EventType::text ? sender.send_text(e.payload)
-                                                     : sender.send_binary(bytes);
+        const Error sent =
+            e.type == EventType::text ? sender.send_text(e.payload) : sender.send_binary(bytes);
         NX_FUZZ_CHECK(sent == Error::ok);
         auto out = sender.data_to_send();
         std::vector<std::uint8_t> wire(out.begin(), out.end());

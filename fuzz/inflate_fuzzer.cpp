@@ -43,7 +43,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::size_t pos = 0;
     do {
         chunk_state = chunk_state * 1664525u + 1013904223u;
-        const std::size_t n = std::min<std::size_t>(1 + (chunk_state >> 24) % 32, body.size() - pos);
+        const std::size_t n =
+            std::min<std::size_t>(1 + (chunk_state >> 24) % 32, body.size() - pos);
         const bool last = pos + n == body.size();
         chunked_error = chunked.decompress(body.subspan(pos, n), last, chunked_out, limit);
         NX_FUZZ_CHECK(chunked_out.size() <= limit);
@@ -71,8 +72,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         ByteBuffer restored;
         NX_FUZZ_CHECK(inflater.decompress(compressed.view(), true, restored, body.size()) ==
                       Error::ok);
-        NX_FUZZ_CHECK(std::equal(restored.view().begin(), restored.view().end(), body.begin(),
-                                 body.end()));
+        NX_FUZZ_CHECK(
+            std::equal(restored.view().begin(), restored.view().end(), body.begin(), body.end()));
     }
     return 0;
 }

@@ -45,7 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::size_t pos = 0;
     while (pos < body.size() && status == ParseStatus::need_more) {
         chunk_state = chunk_state * 1664525u + 1013904223u;
-        const std::size_t n = std::min<std::size_t>(1 + (chunk_state >> 24) % 40, body.size() - pos);
+        const std::size_t n =
+            std::min<std::size_t>(1 + (chunk_state >> 24) % 40, body.size() - pos);
         std::size_t consumed = 0;
         status = chunked.receive_data(body.subspan(pos, n), consumed);
         NX_FUZZ_CHECK(consumed <= n);

@@ -55,7 +55,9 @@ Error Connection::receive_data(std::span<std::uint8_t> data) noexcept {
     return Error::ok;
 }
 
-void Connection::receive_eof() noexcept { eof_ = true; }
+void Connection::receive_eof() noexcept {
+    eof_ = true;
+}
 
 bool Connection::next_event(Event& event) {
     if (message_delivered_) {
@@ -176,8 +178,8 @@ Connection::Step Connection::begin_frame(Event& event) {
 
     const std::size_t available = in_.size() - in_pos_;
     if (length <= available) {
-        const bool whole_message = !control && frame_.fin &&
-                                   frame_.opcode != Opcode::continuation && !frame_.rsv1;
+        const bool whole_message =
+            !control && frame_.fin && frame_.opcode != Opcode::continuation && !frame_.rsv1;
         if (control || whole_message) {
             // Zero copy: the frame lies whole in the caller's buffer.
             const std::span<std::uint8_t> payload =
@@ -462,8 +464,7 @@ void Connection::consume(std::size_t n) noexcept {
 }
 
 bool Connection::should_close_transport() const noexcept {
-    return state_ == State::closed &&
-           (config_.role == Role::server || error_ != Error::ok || eof_);
+    return state_ == State::closed && (config_.role == Role::server || error_ != Error::ok || eof_);
 }
 
 void Connection::release_buffers() noexcept {
@@ -516,9 +517,9 @@ void Connection::queue_close(std::uint16_t code, std::string_view reason) {
 
 Deflater& Connection::deflater() {
     if (!deflater_) {
-        deflater_ = std::make_unique<Deflater>(*config_.deflate, config_.role,
-                                               config_.compression_level,
-                                               config_.compression_memory_level);
+        deflater_ =
+            std::make_unique<Deflater>(*config_.deflate, config_.role, config_.compression_level,
+                                       config_.compression_memory_level);
     }
     return *deflater_;
 }

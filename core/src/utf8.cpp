@@ -18,8 +18,8 @@ inline std::uint64_t load64(const std::uint8_t* p) noexcept {
 /// near memory speed.
 inline std::size_t skip_ascii(const std::uint8_t* p, std::size_t i, std::size_t n) noexcept {
     while (i + 32 <= n) {
-        const std::uint64_t any = load64(p + i) | load64(p + i + 8) | load64(p + i + 16) |
-                                  load64(p + i + 24);
+        const std::uint64_t any =
+            load64(p + i) | load64(p + i + 8) | load64(p + i + 16) | load64(p + i + 24);
         if ((any & k_high_bits) != 0) {
             break;
         }
@@ -93,8 +93,7 @@ bool is_valid_utf8(std::span<const std::uint8_t> bytes) noexcept {
 
 bool is_valid_utf8(std::string_view text) noexcept {
     Utf8Validator v;
-    return v.feed(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()) &&
-           v.complete();
+    return v.feed(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()) && v.complete();
 }
 
 } // namespace nexus::core

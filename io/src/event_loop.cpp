@@ -21,7 +21,9 @@ EventLoop::EventLoop() {
     poll_set_.add(wakeup_socket_, Poco::Net::PollSet::POLL_READ);
 }
 
-EventLoop::~EventLoop() { poll_set_.clear(); }
+EventLoop::~EventLoop() {
+    poll_set_.clear();
+}
 
 void EventLoop::watch(const Poco::Net::Socket& socket, Watcher* watcher, int interest) {
     const int fd = socket.impl()->sockfd();

@@ -22,7 +22,9 @@ void set_log_level(LogLevel level) noexcept {
     g_level.store(static_cast<int>(level), std::memory_order_relaxed);
 }
 
-LogLevel log_level() noexcept { return static_cast<LogLevel>(g_level.load(std::memory_order_relaxed)); }
+LogLevel log_level() noexcept {
+    return static_cast<LogLevel>(g_level.load(std::memory_order_relaxed));
+}
 
 void set_log_sink(std::function<void(LogLevel, std::string_view)> new_sink) {
     const std::lock_guard lock(g_sink_mutex);

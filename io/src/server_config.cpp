@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -26,8 +27,7 @@ std::string trim(std::string_view s) {
     throw std::invalid_argument(name + "=" + value + ": expected " + expected);
 }
 
-std::uint64_t parse_unsigned(const std::string& name, const std::string& value,
-                             std::uint64_t max) {
+std::uint64_t parse_unsigned(const std::string& name, const std::string& value, std::uint64_t max) {
     std::uint64_t out = 0;
     const auto* end = value.data() + value.size();
     const auto [ptr, ec] = std::from_chars(value.data(), end, out);
@@ -41,11 +41,10 @@ std::uint64_t parse_unsigned(const std::string& name, const std::string& value,
 std::chrono::milliseconds parse_seconds(const std::string& name, const std::string& value) {
     char* end = nullptr;
     const double seconds = std::strtod(value.c_str(), &end);
-    if (value.empty() || end != value.c_str() + value.size() || !(seconds >= 0) ||
-        seconds > 1e7) {
+    if (value.empty() || end != value.c_str() + value.size() || !(seconds >= 0) || seconds > 1e7) {
         bad_value(name, value, "seconds (a number >= 0)");
     }
-    return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0 + 0.5));
+    return std::chrono::milliseconds(std::llround(seconds * 1000.0));
 }
 
 bool parse_bool(const std::string& name, const std::string& value) {
@@ -53,8 +52,8 @@ bool parse_bool(const std::string& name, const std::string& value) {
         value == "on") {
         return true;
     }
-    if (value == "0" || value == "false" || value == "FALSE" || value == "False" ||
-        value == "no" || value == "off" || value.empty()) {
+    if (value == "0" || value == "false" || value == "FALSE" || value == "False" || value == "no" ||
+        value == "off" || value.empty()) {
         return false;
     }
     bad_value(name, value, "true or false");
@@ -105,8 +104,7 @@ void ServerConfig::apply_environment(const std::map<std::string, std::string>& e
         max_frame_size = parse_unsigned("WEBSOCKET_MAX_FRAME_SIZE", *v, std::uint64_t{1} << 40);
     }
     if (const auto* v = get("WEBSOCKET_MAX_MESSAGE_SIZE")) {
-        max_message_size =
-            parse_unsigned("WEBSOCKET_MAX_MESSAGE_SIZE", *v, std::uint64_t{1} << 40);
+        max_message_size = parse_unsigned("WEBSOCKET_MAX_MESSAGE_SIZE", *v, std::uint64_t{1} << 40);
     }
     if (const auto* v = get("WEBSOCKET_PING_INTERVAL")) {
         ping_interval = parse_seconds("WEBSOCKET_PING_INTERVAL", *v);

@@ -34,7 +34,7 @@ public:
         finished,  // socket closed, waiting to be reaped
     };
 
-    Session(Loop& loop, Poco::Net::StreamSocket socket, ClientId id, std::string peer);
+    Session(Loop& loop, const Poco::Net::StreamSocket& socket, ClientId id, std::string peer);
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
@@ -78,8 +78,8 @@ private:
     ClientId id_;
     std::string peer_;
     Phase phase_ = Phase::handshake;
-    bool connected_ = false;    // on_connect was delivered
-    bool dirty_ = false;        // in the loop's flush list
+    bool connected_ = false; // on_connect was delivered
+    bool dirty_ = false;     // in the loop's flush list
     bool write_watched_ = false;
     bool eof_ = false;
     bool closed_locally_ = false; // we sent the first close frame
@@ -159,7 +159,7 @@ struct WebSocketServer::Impl {
     SendResult with_session(ClientId id, std::function<SendResult(detail::Session&)> action);
     /// Queues pre-encoded frames to each client in `ids` (grouped per loop).
     std::size_t deliver_encoded(const std::vector<std::pair<ClientId, unsigned>>& targets,
-                                std::shared_ptr<const core::ByteBuffer> frames, bool binary,
+                                const std::shared_ptr<const core::ByteBuffer>& frames, bool binary,
                                 std::size_t payload_size);
 
     /// Connected clients, counted against max_clients.

@@ -16,8 +16,8 @@ constexpr std::size_t k_max_pending_handshakes = 1024;
 /// timer object per connection.
 EventLoop::Clock::duration tick_for(const ServerConfig& c) {
     std::chrono::milliseconds shortest{1000};
-    for (auto t : {c.handshake_timeout, c.ping_interval, c.pong_timeout, c.idle_timeout,
-                   c.close_timeout}) {
+    for (auto t :
+         {c.handshake_timeout, c.ping_interval, c.pong_timeout, c.idle_timeout, c.close_timeout}) {
         if (t.count() > 0) {
             shortest = std::min(shortest, t);
         }
@@ -53,7 +53,9 @@ void Loop::listen(const Poco::Net::SocketAddress& address, bool reuse_port) {
     listening_ = true;
 }
 
-std::uint16_t Loop::port() const { return listener_.address().port(); }
+std::uint16_t Loop::port() const {
+    return listener_.address().port();
+}
 
 void Loop::on_ready(int /*events*/) {
     // Accept a bounded batch per wakeup so one loop cannot starve its
@@ -91,7 +93,7 @@ void Loop::on_ready(int /*events*/) {
             continue;
         }
         const ClientId id = server.next_id.fetch_add(1, std::memory_order_relaxed);
-        auto session = std::make_unique<Session>(*this, std::move(socket), id, peer.toString());
+        auto session = std::make_unique<Session>(*this, socket, id, peer.toString());
         sessions_.emplace(id, std::move(session));
     }
 }

@@ -19,8 +19,8 @@ constexpr int k_reads_per_wakeup = 4;
 
 } // namespace
 
-Session::Session(Loop& loop, Poco::Net::StreamSocket socket, ClientId id, std::string peer)
-    : loop_(loop), socket_(std::move(socket)), id_(id), peer_(std::move(peer)) {
+Session::Session(Loop& loop, const Poco::Net::StreamSocket& socket, ClientId id, std::string peer)
+    : loop_(loop), socket_(socket), id_(id), peer_(std::move(peer)) {
     const auto now = Clock::now();
     deadline_ = now + loop_.server.config.handshake_timeout;
     last_received_ = now;
@@ -30,7 +30,9 @@ Session::Session(Loop& loop, Poco::Net::StreamSocket socket, ClientId id, std::s
     loop_.loop.watch(socket_, this, EventLoop::readable);
 }
 
-Session::~Session() { close_socket(); }
+Session::~Session() {
+    close_socket();
+}
 
 std::size_t Session::queued_bytes() const noexcept {
     if (ws_) {
@@ -39,7 +41,9 @@ std::size_t Session::queued_bytes() const noexcept {
     return http_out_.size() - http_out_pos_;
 }
 
-bool Session::compressed() const noexcept { return ws_ && ws_->config().deflate.has_value(); }
+bool Session::compressed() const noexcept {
+    return ws_ && ws_->config().deflate.has_value();
+}
 
 void Session::on_ready(int events) {
     if (phase_ == Phase::finished) {
@@ -345,9 +349,9 @@ SendResult Session::send(std::span<const std::uint8_t> data, bool binary) {
     if (phase_ != Phase::open || !ws_ || ws_->close_sent()) {
         return phase_ == Phase::open ? SendResult::closing : SendResult::unknown_client;
     }
-    const core::Error e = binary ? ws_->send_binary(data)
-                                 : ws_->send_text({reinterpret_cast<const char*>(data.data()),
-                                                   data.size()});
+    const core::Error e =
+        binary ? ws_->send_binary(data)
+               : ws_->send_text({reinterpret_cast<const char*>(data.data()), data.size()});
     if (e == core::Error::local_invalid_utf8) {
         return SendResult::invalid_utf8;
     }
@@ -408,8 +412,7 @@ void Session::abort(DropReason reason, std::uint16_t code, std::string_view text
     if (phase_ == Phase::finished) {
         return;
     }
-    loop_.server.counters.dropped[static_cast<int>(reason)].fetch_add(1,
-                                                                      std::memory_order_relaxed);
+    loop_.server.counters.dropped[static_cast<int>(reason)].fetch_add(1, std::memory_order_relaxed);
     if (connected_) {
         loop_.server.handler.on_error(id_, text);
     }

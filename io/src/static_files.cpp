@@ -106,7 +106,8 @@ void build_static_response(const std::string& root, std::string_view path, core:
     }
     const fs::path file = fs::weakly_canonical(base / fs::path(decoded).relative_path(), ec);
     // The resolved file must still lie inside the root (no "..", no symlink out).
-    const auto [root_end, file_it] = std::mismatch(base.begin(), base.end(), file.begin(), file.end());
+    const auto [root_end, file_it] =
+        std::mismatch(base.begin(), base.end(), file.begin(), file.end());
     if (ec || root_end != base.end() || !fs::is_regular_file(file, ec)) {
         simple_response(404, "Not Found", "not found\n", out);
         return;

@@ -104,10 +104,18 @@ struct WebSocketClient::Impl {
         while (connection->next_event(e)) {
             ClientMessage m;
             switch (e.type) {
-            case core::EventType::text: m.kind = ClientMessage::Kind::text; break;
-            case core::EventType::binary: m.kind = ClientMessage::Kind::binary; break;
-            case core::EventType::ping: m.kind = ClientMessage::Kind::ping; break;
-            case core::EventType::pong: m.kind = ClientMessage::Kind::pong; break;
+            case core::EventType::text:
+                m.kind = ClientMessage::Kind::text;
+                break;
+            case core::EventType::binary:
+                m.kind = ClientMessage::Kind::binary;
+                break;
+            case core::EventType::ping:
+                m.kind = ClientMessage::Kind::ping;
+                break;
+            case core::EventType::pong:
+                m.kind = ClientMessage::Kind::pong;
+                break;
             case core::EventType::close:
             case core::EventType::error:
                 m.kind = ClientMessage::Kind::close;
@@ -121,7 +129,7 @@ struct WebSocketClient::Impl {
     }
 };
 
-WebSocketClient::WebSocketClient(std::string_view url, ClientOptions options)
+WebSocketClient::WebSocketClient(std::string_view url, const ClientOptions& options)
     : impl_(std::make_unique<Impl>()) {
     const auto parsed = WsUrl::parse(url);
     if (!parsed) {
@@ -133,7 +141,8 @@ WebSocketClient::WebSocketClient(std::string_view url, ClientOptions options)
     try {
         address = Poco::Net::SocketAddress(parsed->host, parsed->port);
     } catch (const Poco::Exception& e) {
-        throw ClientError(ConnectError::dns, "cannot resolve " + parsed->host + ": " + e.displayText());
+        throw ClientError(ConnectError::dns,
+                          "cannot resolve " + parsed->host + ": " + e.displayText());
     }
     try {
         impl_->socket.connect(address, as_timespan(deadline - Clock::now()));
@@ -166,7 +175,8 @@ WebSocketClient::WebSocketClient(std::string_view url, ClientOptions options)
     core::ClientHandshake handshake(config);
     if (handshake.request().empty()) {
         throw ClientError(ConnectError::bad_url,
-                          "invalid handshake options: " + std::string(core::describe(handshake.error())));
+                          "invalid handshake options: " +
+                              std::string(core::describe(handshake.error())));
     }
     std::size_t consumed = 0;
     std::size_t leftover_at = 0;
@@ -183,16 +193,15 @@ WebSocketClient::WebSocketClient(std::string_view url, ClientOptions options)
             received = impl_->socket.receiveBytes(impl_->buffer.data(),
                                                   static_cast<int>(impl_->buffer.size()));
             if (received <= 0) {
-                throw ClientError(ConnectError::io, "connection closed by " + where +
-                                                        " during the handshake");
+                throw ClientError(ConnectError::io,
+                                  "connection closed by " + where + " during the handshake");
             }
-            const auto status =
-                handshake.receive_data({impl_->buffer.data(), static_cast<std::size_t>(received)},
-                                       consumed);
+            const auto status = handshake.receive_data(
+                {impl_->buffer.data(), static_cast<std::size_t>(received)}, consumed);
             if (status == core::ParseStatus::failed) {
                 const int http_status = handshake.status_code();
-                std::string message = "handshake with " + where + " failed: " +
-                                      std::string(core::describe(handshake.error()));
+                std::string message = "handshake with " + where +
+                                      " failed: " + std::string(core::describe(handshake.error()));
                 if (http_status != 0 && http_status != 101) {
                     message += " (HTTP " + std::to_string(http_status) + " " +
                                std::string(handshake.reason()) + ")";
@@ -205,7 +214,8 @@ WebSocketClient::WebSocketClient(std::string_view url, ClientOptions options)
             }
         }
     } catch (const Poco::TimeoutException&) {
-        throw ClientError(ConnectError::timeout, "timed out waiting for the handshake from " + where);
+        throw ClientError(ConnectError::timeout,
+                          "timed out waiting for the handshake from " + where);
     } catch (const Poco::Exception& e) {
         throw ClientError(ConnectError::io, "handshake with " + where + ": " + e.displayText());
     }
@@ -326,9 +336,13 @@ bool WebSocketClient::is_open() const noexcept {
     return !impl_->closed && impl_->connection->state() == core::State::open;
 }
 
-int WebSocketClient::native_handle() const noexcept { return impl_->socket.impl()->sockfd(); }
+int WebSocketClient::native_handle() const noexcept {
+    return impl_->socket.impl()->sockfd();
+}
 
-const std::string& WebSocketClient::subprotocol() const noexcept { return impl_->subprotocol; }
+const std::string& WebSocketClient::subprotocol() const noexcept {
+    return impl_->subprotocol;
+}
 
 bool WebSocketClient::compressed() const noexcept {
     return impl_->connection->config().deflate.has_value();

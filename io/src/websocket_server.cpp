@@ -71,7 +71,9 @@ std::span<const std::uint8_t> as_bytes(std::string_view s) {
 
 // ---------------------------------------------------------------- handler defaults
 
-HandshakeDecision ServerHandler::on_handshake(const HandshakeView&) { return {}; }
+HandshakeDecision ServerHandler::on_handshake(const HandshakeView&) {
+    return {};
+}
 void ServerHandler::on_connect(ClientId, const ClientInfo&) {}
 void ServerHandler::on_message(ClientId, std::span<const std::uint8_t>, bool) {}
 void ServerHandler::on_disconnect(ClientId, std::uint16_t, std::string_view) {}
@@ -125,8 +127,8 @@ void WebSocketServer::Impl::unregister_client(ClientId id) {
     registry.erase(it);
 }
 
-SendResult WebSocketServer::Impl::with_session(
-    ClientId id, std::function<SendResult(detail::Session&)> action) {
+SendResult WebSocketServer::Impl::with_session(ClientId id,
+                                               std::function<SendResult(detail::Session&)> action) {
     unsigned loop_index = 0;
     {
         const std::shared_lock lock(registry_mutex);
@@ -149,9 +151,10 @@ SendResult WebSocketServer::Impl::with_session(
     return SendResult::ok;
 }
 
-std::size_t WebSocketServer::Impl::deliver_encoded(
-    const std::vector<std::pair<ClientId, unsigned>>& targets,
-    std::shared_ptr<const core::ByteBuffer> frames, bool /*binary*/, std::size_t payload_size) {
+std::size_t
+WebSocketServer::Impl::deliver_encoded(const std::vector<std::pair<ClientId, unsigned>>& targets,
+                                       const std::shared_ptr<const core::ByteBuffer>& frames,
+                                       bool /*binary*/, std::size_t payload_size) {
     std::vector<std::vector<ClientId>> per_loop(loops.size());
     for (const auto& [id, loop] : targets) {
         per_loop[loop].push_back(id);
@@ -216,7 +219,9 @@ void WebSocketServer::start() {
         impl_->loops.size());
 }
 
-std::uint16_t WebSocketServer::port() const noexcept { return impl_->bound_port; }
+std::uint16_t WebSocketServer::port() const noexcept {
+    return impl_->bound_port;
+}
 
 void WebSocketServer::run() {
     start();
@@ -285,12 +290,12 @@ SendResult WebSocketServer::send(ClientId id, std::span<const std::uint8_t> data
         detail::Session* session = target.find(id);
         return session == nullptr ? SendResult::unknown_client : session->send(data, binary);
     }
-    target.loop.post([&target, id, copy = std::vector<std::uint8_t>(data.begin(), data.end()),
-                      binary] {
-        if (detail::Session* session = target.find(id)) {
-            session->send(copy, binary);
-        }
-    });
+    target.loop.post(
+        [&target, id, copy = std::vector<std::uint8_t>(data.begin(), data.end()), binary] {
+            if (detail::Session* session = target.find(id)) {
+                session->send(copy, binary);
+            }
+        });
     return SendResult::ok;
 }
 

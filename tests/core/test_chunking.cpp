@@ -36,8 +36,7 @@ std::vector<std::uint8_t> rich_client_stream() {
     EXPECT_EQ(c.send_frame(Opcode::continuation, as_span("κόσμε"), true), Error::ok);
     EXPECT_EQ(c.send_binary(as_span(std::string(70000, '\x01'))), Error::ok);
     EXPECT_EQ(c.send_frame(Opcode::binary, as_span("abc"), false), Error::ok);
-    EXPECT_EQ(c.send_frame(Opcode::continuation, as_span(std::string(200, 'd')), true),
-              Error::ok);
+    EXPECT_EQ(c.send_frame(Opcode::continuation, as_span(std::string(200, 'd')), true), Error::ok);
     EXPECT_EQ(c.close(1000, "the end"), Error::ok);
     return take_output(c);
 }

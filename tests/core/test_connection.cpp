@@ -18,9 +18,15 @@ using testing::Recorded;
 using testing::server_config;
 using testing::take_output;
 
-Recorded text(std::string s) { return {EventType::text, std::move(s), 0, Error::ok}; }
-Recorded binary(std::string s) { return {EventType::binary, std::move(s), 0, Error::ok}; }
-Recorded error(Error e) { return {EventType::error, "", close_code_for(e), e}; }
+Recorded text(std::string s) {
+    return {EventType::text, std::move(s), 0, Error::ok};
+}
+Recorded binary(std::string s) {
+    return {EventType::binary, std::move(s), 0, Error::ok};
+}
+Recorded error(Error e) {
+    return {EventType::error, "", close_code_for(e), e};
+}
 Recorded closed(std::uint16_t code, std::string reason = {}) {
     return {EventType::close, std::move(reason), code, Error::ok};
 }
@@ -30,8 +36,8 @@ Recorded closed(std::uint16_t code, std::string reason = {}) {
 std::vector<std::uint8_t> masked_frame(std::uint8_t first_byte, std::string_view payload,
                                        MaskKey key = {0x37, 0xfa, 0x21, 0x3d}) {
     std::vector<std::uint8_t> out(k_max_frame_header_size + payload.size());
-    const std::size_t n = encode_frame_header(out.data(), Opcode::binary, true, false,
-                                              payload.size(), &key);
+    const std::size_t n =
+        encode_frame_header(out.data(), Opcode::binary, true, false, payload.size(), &key);
     out[0] = first_byte;
     std::copy(payload.begin(), payload.end(), out.begin() + static_cast<std::ptrdiff_t>(n));
     apply_mask(out.data() + n, payload.size(), key);
@@ -57,10 +63,10 @@ std::vector<Recorded> as_peer_sees(Connection& from) {
 
 TEST(Connection, Rfc6455Section5_7ExamplesAsClient) {
     Connection c(client_config());
-    const auto events = feed(c, {0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f,  // "Hello"
-                                 0x01, 0x03, 0x48, 0x65, 0x6c,              // "Hel" ...
-                                 0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f,  // ping in between
-                                 0x80, 0x02, 0x6c, 0x6f});                  // ... "lo"
+    const auto events = feed(c, {0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f, // "Hello"
+                                 0x01, 0x03, 0x48, 0x65, 0x6c,             // "Hel" ...
+                                 0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f, // ping in between
+                                 0x80, 0x02, 0x6c, 0x6f});                 // ... "lo"
     ASSERT_EQ(events.size(), 3u);
     EXPECT_EQ(events[0], text("Hello"));
     EXPECT_EQ(events[1], (Recorded{EventType::ping, "Hello", 0, Error::ok}));
@@ -79,7 +85,8 @@ TEST(Connection, Rfc6455Section5_7ExamplesAsServer) {
 TEST(Connection, ServerEncodesTheRfcUnmaskedHello) {
     Connection s(server_config());
     ASSERT_EQ(s.send_text("Hello"), Error::ok);
-    EXPECT_EQ(take_output(s), (std::vector<std::uint8_t>{0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f}));
+    EXPECT_EQ(take_output(s),
+              (std::vector<std::uint8_t>{0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f}));
 }
 
 TEST(Connection, ClientMasksWithTheInjectedEntropy) {
@@ -337,19 +344,17 @@ TEST(Connection, EveryViolationFailsWithItsCloseCode) {
         {"fragmented ping", masked_frame(0x09, "x"), Error::fragmented_control_frame},
         {"unmasked", {0x81, 0x01, 'x'}, Error::unmasked_client_frame},
         {"continuation first", masked_frame(0x80, "x"), Error::unexpected_continuation},
-        {"text inside fragmented",
-         concat({masked_frame(0x01, "a"), masked_frame(0x81, "b")}),
+        {"text inside fragmented", concat({masked_frame(0x01, "a"), masked_frame(0x81, "b")}),
          Error::expected_continuation},
         {"invalid utf8 whole", masked_frame(0x81, "\xCE\xBA\xE1\xBD"), Error::invalid_utf8},
         {"invalid utf8 across fragments",
-         concat({masked_frame(0x01, "\xCE"), masked_frame(0x80, "a")}),
-         Error::invalid_utf8},
-        {"truncated code point at the end", masked_frame(0x81, "ok\xE2\x82"),
-         Error::invalid_utf8},
+         concat({masked_frame(0x01, "\xCE"), masked_frame(0x80, "a")}), Error::invalid_utf8},
+        {"truncated code point at the end", masked_frame(0x81, "ok\xE2\x82"), Error::invalid_utf8},
         {"non-minimal 16-bit length",
          {0x82, 0xFE, 0x00, 0x05, 1, 2, 3, 4, 0, 0, 0, 0, 0},
          Error::non_minimal_length},
-        {"64-bit length msb", {0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4},
+        {"64-bit length msb",
+         {0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4},
          Error::length_msb_set},
     };
     for (const auto& c : cases) {

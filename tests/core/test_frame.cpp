@@ -52,8 +52,7 @@ TEST(Frame, Rfc6455Section5_7LengthEncodings) {
 }
 
 TEST(Frame, EncodeDecodeRoundTripAtEveryLengthBoundary) {
-    const std::uint64_t lengths[] = {0, 1, 125, 126, 127, 65535, 65536, 1u << 31,
-                                     (1ull << 63) - 1};
+    const std::uint64_t lengths[] = {0, 1, 125, 126, 127, 65535, 65536, 1u << 31, (1ull << 63) - 1};
     for (std::uint64_t len : lengths) {
         for (bool masked : {false, true}) {
             for (Opcode op : {Opcode::text, Opcode::binary, Opcode::continuation}) {
@@ -63,9 +62,8 @@ TEST(Frame, EncodeDecodeRoundTripAtEveryLengthBoundary) {
                     encode_frame_header(buf, op, false, false, len, masked ? &key : nullptr);
                 EXPECT_EQ(n, frame_header_size(len, masked));
                 FrameHeader h;
-                const auto r = decode_frame_header({buf, n},
-                                                   FrameRules{masked ? Role::server : Role::client},
-                                                   h);
+                const auto r = decode_frame_header(
+                    {buf, n}, FrameRules{masked ? Role::server : Role::client}, h);
                 ASSERT_EQ(r.status, HeaderStatus::complete) << len;
                 EXPECT_EQ(r.size, n);
                 EXPECT_EQ(h.payload_length, len);
@@ -137,8 +135,7 @@ TEST(Frame, MinimalLengthEncoding) {
 TEST(Frame, MaskBitMustMatchTheSendersRole) {
     FrameHeader h;
     EXPECT_EQ(decode({0x82, 0x00}, Role::server, h).error, Error::unmasked_client_frame);
-    EXPECT_EQ(decode({0x82, 0x80, 1, 2, 3, 4}, Role::client, h).error,
-              Error::masked_server_frame);
+    EXPECT_EQ(decode({0x82, 0x80, 1, 2, 3, 4}, Role::client, h).error, Error::masked_server_frame);
 }
 
 TEST(Frame, ApplyMaskMatchesBytewiseXorAtEveryOffsetAndSize) {

@@ -63,8 +63,7 @@ inline void drain_events(Connection& c, std::vector<Recorded>& out) {
 /// of the given sizes (the last piece takes the rest), optionally followed by
 /// EOF, and returns every event.
 inline std::vector<Recorded> feed(Connection& c, std::vector<std::uint8_t> input,
-                                  const std::vector<std::size_t>& pieces = {},
-                                  bool eof = false) {
+                                  const std::vector<std::size_t>& pieces = {}, bool eof = false) {
     std::vector<Recorded> events;
     std::size_t pos = 0;
     for (std::size_t piece : pieces) {

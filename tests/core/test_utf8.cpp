@@ -105,7 +105,7 @@ TEST(Utf8, NamedCases) {
     EXPECT_FALSE(is_valid_utf8(std::string_view("\xC0\x80")));         // overlong NUL
     EXPECT_FALSE(is_valid_utf8(std::string_view("\xE0\x80\x80")));
     EXPECT_FALSE(is_valid_utf8(std::string_view("\xF0\x80\x80\x80")));
-    EXPECT_FALSE(is_valid_utf8(std::string_view("\xCE\xBA\xE1")));     // truncated
+    EXPECT_FALSE(is_valid_utf8(std::string_view("\xCE\xBA\xE1"))); // truncated
     EXPECT_FALSE(is_valid_utf8(std::string_view("\xF8\x88\x80\x80\x80")));
 }
 

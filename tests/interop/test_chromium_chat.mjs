@@ -65,8 +65,22 @@ class DevTools {
   }
 }
 
-/** Polls `expression` in `page` until it is truthy, within the bound. */
+/** Polls `expression` in `page` until it is truthy, within the bound. A page
+ *  that is still navigating has no context yet: that is retried too. */
 async function until(page, expression) {
+  const started = Date.now();
+  for (;;) {
+    try {
+      return await poll(page, expression);
+    } catch (error) {
+      const navigating = /context was destroyed|Cannot find context|not found/i.test(String(error));
+      if (!navigating || Date.now() - started > BOUND_MS) throw error;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+}
+
+function poll(page, expression) {
   return page.evaluate(`new Promise((resolve, reject) => {
     const started = Date.now();
     const check = () => {

@@ -48,7 +48,8 @@ TEST(Client, TalksToOurServer) {
     s = &*server;
     io::ClientOptions options;
     options.subprotocols = {"chat"};
-    io::WebSocketClient client("ws://127.0.0.1:" + std::to_string(server.port()) + "/x?y=z", options);
+    io::WebSocketClient client("ws://127.0.0.1:" + std::to_string(server.port()) + "/x?y=z",
+                               options);
     EXPECT_EQ(client.subprotocol(), "chat");
     EXPECT_TRUE(client.is_open());
     client.send_text("hi");

@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <dirent.h>
-#include <unistd.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -160,11 +160,12 @@ TEST(Server, BadCallsGetClearResults) {
     WsTestClient client(server.port());
     const auto id = handler.wait(ServerEvent::connect)->id;
     const std::string bad = "\xC0\x80";
-    EXPECT_EQ(server->send(id, {reinterpret_cast<const std::uint8_t*>(bad.data()), bad.size()},
-                           false),
-              io::SendResult::invalid_utf8);
+    EXPECT_EQ(
+        server->send(id, {reinterpret_cast<const std::uint8_t*>(bad.data()), bad.size()}, false),
+        io::SendResult::invalid_utf8);
     EXPECT_EQ(server->disconnect(id, 1005), io::SendResult::invalid_argument);
-    EXPECT_EQ(server->disconnect(id, 1000, std::string(124, 'r')), io::SendResult::invalid_argument);
+    EXPECT_EQ(server->disconnect(id, 1000, std::string(124, 'r')),
+              io::SendResult::invalid_argument);
     EXPECT_EQ(server->broadcast_text("\xFF"), 0u);
 }
 
@@ -213,8 +214,8 @@ TEST(Server, OversizedHeadersGet431) {
     io::ServerConfig config = quiet_config();
     config.max_header_bytes = 1024;
     RunningServer server(config, handler);
-    const std::string request = "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(2000, 'a') +
-                                "\r\n\r\n";
+    const std::string request =
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(2000, 'a') + "\r\n\r\n";
     const std::string response = raw_http_exchange(server.port(), request);
     EXPECT_EQ(response.rfind("HTTP/1.1 431", 0), 0u) << response;
 }
@@ -224,8 +225,8 @@ TEST(Server, BadHandshakesGetTheirStatus) {
     RunningServer server(quiet_config(), handler);
     const std::string base = "Host: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
-    EXPECT_EQ(raw_http_exchange(server.port(), "POST / HTTP/1.1\r\n" + base +
-                                                   "Sec-WebSocket-Version: 13\r\n\r\n")
+    EXPECT_EQ(raw_http_exchange(server.port(),
+                                "POST / HTTP/1.1\r\n" + base + "Sec-WebSocket-Version: 13\r\n\r\n")
                   .rfind("HTTP/1.1 405", 0),
               0u);
     const std::string old_version = raw_http_exchange(
@@ -399,7 +400,8 @@ TEST(Server, ServesStaticFilesAnd404) {
     EXPECT_EQ(page.rfind("HTTP/1.1 200 OK", 0), 0u) << page;
     EXPECT_NE(page.find("Content-Type: text/html"), std::string::npos);
     EXPECT_NE(page.find("<h1>chat</h1>"), std::string::npos);
-    const std::string js = raw_http_exchange(server.port(), "GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n");
+    const std::string js =
+        raw_http_exchange(server.port(), "GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n");
     EXPECT_NE(js.find("text/javascript"), std::string::npos);
     EXPECT_EQ(raw_http_exchange(server.port(), "GET /missing HTTP/1.1\r\nHost: x\r\n\r\n")
                   .rfind("HTTP/1.1 404", 0),
@@ -407,7 +409,8 @@ TEST(Server, ServesStaticFilesAnd404) {
     EXPECT_EQ(raw_http_exchange(server.port(), "GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n")
                   .rfind("HTTP/1.1 404", 0),
               0u);
-    EXPECT_EQ(raw_http_exchange(server.port(), "GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n")
+    EXPECT_EQ(raw_http_exchange(server.port(),
+                                "GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n")
                   .rfind("HTTP/1.1 404", 0),
               0u);
     EXPECT_EQ(server->stats().http_requests, 5u);
@@ -426,12 +429,19 @@ TEST(Server, ChannelsPublishToSubscribers) {
     EXPECT_EQ(server->subscribe(idb, "sports"), io::SendResult::ok);
     EXPECT_EQ(server->channels(idb), (std::vector<std::string>{"news", "sports"}));
     const std::string text = "headline";
-    EXPECT_EQ(server->publish("news", {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}, false), 2u);
+    EXPECT_EQ(server->publish(
+                  "news", {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}, false),
+              2u);
     EXPECT_EQ(a.next_message()->payload, "headline");
     EXPECT_EQ(b.next_message()->payload, "headline");
     EXPECT_EQ(server->unsubscribe(idb, "news"), io::SendResult::ok);
-    EXPECT_EQ(server->publish("news", {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}, false), 1u);
-    EXPECT_EQ(server->publish("nobody", {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}, false), 0u);
+    EXPECT_EQ(server->publish(
+                  "news", {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}, false),
+              1u);
+    EXPECT_EQ(server->publish("nobody",
+                              {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()},
+                              false),
+              0u);
     EXPECT_EQ(server->subscribe(999999, "news"), io::SendResult::unknown_client);
 }
 
@@ -460,8 +470,10 @@ TEST(Server, PeerVanishingMidFrameIsA1006Disconnect) {
     {
         WsTestClient client(server.port());
         handler.wait(ServerEvent::connect);
-        client.send_raw(std::string("\x82\x85\x01\x02\x03\x04" "ab", 8)); // 2 of 5 payload bytes
-    } // the socket closes here
+        client.send_raw(std::string("\x82\x85\x01\x02\x03\x04"
+                                    "ab",
+                                    8)); // 2 of 5 payload bytes
+    }                                    // the socket closes here
     const auto gone = handler.wait(ServerEvent::disconnect);
     ASSERT_TRUE(gone);
     EXPECT_EQ(gone->code, 1006);

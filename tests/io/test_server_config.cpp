@@ -35,14 +35,14 @@ TEST(ServerConfig, EnvironmentOverridesDefaults) {
 }
 
 TEST(ServerConfig, BadValuesNameTheVariable) {
-    for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
-             {"WEBSOCKET_PORT", "70000"},
-             {"WEBSOCKET_PORT", "80x"},
-             {"WEBSOCKET_MAX_CLIENTS", "-1"},
-             {"WEBSOCKET_PING_INTERVAL", "soon"},
-             {"WEBSOCKET_COMPRESSION", "maybe"},
-             {"WEBSOCKET_THREADS", "0"},
-             {"WEBSOCKET_LOG_LEVEL", "loud"}}) {
+    for (const auto& [name, value] :
+         std::vector<std::pair<std::string, std::string>>{{"WEBSOCKET_PORT", "70000"},
+                                                          {"WEBSOCKET_PORT", "80x"},
+                                                          {"WEBSOCKET_MAX_CLIENTS", "-1"},
+                                                          {"WEBSOCKET_PING_INTERVAL", "soon"},
+                                                          {"WEBSOCKET_COMPRESSION", "maybe"},
+                                                          {"WEBSOCKET_THREADS", "0"},
+                                                          {"WEBSOCKET_LOG_LEVEL", "loud"}}) {
         ServerConfig c;
         try {
             c.apply_environment({{name, value}});

@@ -50,8 +50,8 @@ WsTestClient::WsTestClient(std::uint16_t port, Options options) : buffer_(64 * 1
         if (n <= 0) {
             throw std::runtime_error("connection closed during the handshake");
         }
-        const auto status = handshake_->receive_data({buffer_.data(), static_cast<std::size_t>(n)},
-                                                     consumed);
+        const auto status =
+            handshake_->receive_data({buffer_.data(), static_cast<std::size_t>(n)}, consumed);
         if (status == core::ParseStatus::failed) {
             throw std::runtime_error("handshake failed: status " +
                                      std::to_string(handshake_->status_code()) + ", " +
@@ -158,8 +158,8 @@ bool WsTestClient::read_some(std::chrono::milliseconds timeout) {
 std::optional<ClientEvent> WsTestClient::next(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (pending_.empty()) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0 || !read_some(left)) {
             if (pending_.empty()) {
                 return std::nullopt;
@@ -174,8 +174,8 @@ std::optional<ClientEvent> WsTestClient::next(std::chrono::milliseconds timeout)
 std::optional<ClientEvent> WsTestClient::next_message(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             return std::nullopt;
         }
@@ -192,8 +192,8 @@ std::optional<ClientEvent> WsTestClient::next_message(std::chrono::milliseconds 
 bool WsTestClient::wait_closed(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!eof_) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             return false;
         }

@@ -49,7 +49,8 @@ public:
     /// The next event, waiting at most `timeout`; nullopt on timeout.
     std::optional<ClientEvent> next(std::chrono::milliseconds timeout = std::chrono::seconds(10));
     /// Waits for the next text/binary message (skipping pings and pongs).
-    std::optional<ClientEvent> next_message(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    std::optional<ClientEvent>
+    next_message(std::chrono::milliseconds timeout = std::chrono::seconds(10));
     /// Waits until the server closes the TCP connection; true if it did.
     bool wait_closed(std::chrono::milliseconds timeout = std::chrono::seconds(10));
 

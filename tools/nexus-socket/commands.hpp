@@ -14,10 +14,12 @@ namespace nexus::tool {
 int serve_command(const std::vector<std::string>& args);
 int echo_command(const std::vector<std::string>& args);
 int connect_command(const std::vector<std::string>& args);
+/// `bench MODE`: the load generator (bench_command.cpp).
+int bench_command(const std::vector<std::string>& args);
 
 /// Options every server subcommand takes, with `extra_valued`/`extra_flags`.
-std::set<std::string> server_valued_options(std::set<std::string> extra = {});
-std::set<std::string> server_flag_options(std::set<std::string> extra = {});
+std::set<std::string> server_valued_options(const std::set<std::string>& extra = {});
+std::set<std::string> server_flag_options(const std::set<std::string>& extra = {});
 /// ServerConfig from the environment (.env included) and then the options,
 /// which win. Throws UsageError on a bad value.
 io::ServerConfig server_config_from(const Options& options);

@@ -37,7 +37,8 @@ int run_echo(io::WebSocketClient& client) {
             client.send_text(m->data);
             break;
         case io::ClientMessage::Kind::binary:
-            client.send_binary({reinterpret_cast<const std::uint8_t*>(m->data.data()), m->data.size()});
+            client.send_binary(
+                {reinterpret_cast<const std::uint8_t*>(m->data.data()), m->data.size()});
             break;
         case io::ClientMessage::Kind::close:
             return 0;

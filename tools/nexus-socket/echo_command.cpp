@@ -10,7 +10,9 @@ namespace {
 
 class EchoHandler final : public io::ServerHandler {
 public:
-    EchoHandler(io::WebSocketServer*& server, bool broadcast) : server_(server), broadcast_(broadcast) {}
+    explicit EchoHandler(bool broadcast) : broadcast_(broadcast) {}
+    /// The server this handler answers for (set before it starts).
+    void attach(io::WebSocketServer& server) { server_ = &server; }
 
     void on_message(io::ClientId id, std::span<const std::uint8_t> data, bool binary) override {
         if (broadcast_) {
@@ -21,7 +23,7 @@ public:
     }
 
 private:
-    io::WebSocketServer*& server_;
+    io::WebSocketServer* server_ = nullptr;
     bool broadcast_;
 };
 
@@ -56,10 +58,9 @@ int echo_command(const std::vector<std::string>& args) {
     if (!options.has("max-clients") && !options.has("env-file")) {
         config.max_clients = std::max<std::size_t>(config.max_clients, 100'000);
     }
-    io::WebSocketServer* server = nullptr;
-    EchoHandler handler(server, options.has("broadcast"));
+    EchoHandler handler(options.has("broadcast"));
     io::WebSocketServer instance(config, handler);
-    server = &instance;
+    handler.attach(instance);
     try {
         instance.start();
     } catch (const std::exception& e) {

@@ -13,7 +13,8 @@ constexpr const char* k_usage =
     "commands:\n"
     "  serve     the chat server and its browser page\n"
     "  echo      an echo server (for conformance suites and benchmarks)\n"
-    "  connect   an interactive client: ws://HOST:PORT/PATH\n\n"
+    "  connect   an interactive client: ws://HOST:PORT/PATH\n"
+    "  bench     a load generator: echo, pipelined, storm, idle, broadcast\n\n"
     "Every command takes --host, --port and --help.\n";
 
 } // namespace
@@ -34,6 +35,9 @@ int main(int argc, char** argv) {
         }
         if (command == "connect") {
             return nexus::tool::connect_command(args);
+        }
+        if (command == "bench") {
+            return nexus::tool::bench_command(args);
         }
         std::fprintf(stderr, "nexus-socket: unknown command '%s'\n\n%s", command.c_str(), k_usage);
         return 2;

@@ -45,8 +45,8 @@ std::string Options::get(const std::string& name, const std::string& fallback) c
     return it == values_.end() ? fallback : it->second;
 }
 
-std::uint64_t Options::get_uint(const std::string& name, std::uint64_t fallback,
-                                std::uint64_t low, std::uint64_t high) const {
+std::uint64_t Options::get_uint(const std::string& name, std::uint64_t fallback, std::uint64_t low,
+                                std::uint64_t high) const {
     const auto it = values_.find(name);
     if (it == values_.end()) {
         return fallback;

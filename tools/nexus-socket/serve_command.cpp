@@ -19,7 +19,8 @@ namespace {
 
 class ChatHandler final : public io::ServerHandler {
 public:
-    explicit ChatHandler(io::WebSocketServer*& server) : server_(server) {}
+    /// The server this handler answers for (set before it starts).
+    void attach(io::WebSocketServer& server) { server_ = &server; }
 
     void on_connect(io::ClientId id, const io::ClientInfo& info) override {
         std::printf("[%llu] connected from %s\n", static_cast<unsigned long long>(id),
@@ -47,13 +48,14 @@ public:
     }
 
 private:
-    io::WebSocketServer*& server_;
+    io::WebSocketServer* server_ = nullptr;
 };
 
 std::string default_page_dir() {
     for (const char* dir : {NX_CHAT_PAGE_DIR, NX_INSTALLED_CHAT_PAGE_DIR}) {
         std::error_code ec;
-        if (dir[0] != '\0' && std::filesystem::is_regular_file(std::string(dir) + "/index.html", ec)) {
+        if (dir[0] != '\0' &&
+            std::filesystem::is_regular_file(std::string(dir) + "/index.html", ec)) {
             return dir;
         }
     }
@@ -79,10 +81,9 @@ int serve_command(const std::vector<std::string>& args) {
     if (config.static_dir.empty()) {
         config.static_dir = default_page_dir();
     }
-    io::WebSocketServer* server = nullptr;
-    ChatHandler handler(server);
+    ChatHandler handler;
     io::WebSocketServer instance(config, handler);
-    server = &instance;
+    handler.attach(instance);
     try {
         instance.start();
     } catch (const std::exception& e) {

@@ -1,5 +1,6 @@
 // What the server subcommands share: options → ServerConfig, and running
 // until a signal asks for a graceful stop.
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <pthread.h>
@@ -11,18 +12,29 @@
 
 namespace nexus::tool {
 
-std::set<std::string> server_valued_options(std::set<std::string> extra) {
-    std::set<std::string> names{"host",         "port",          "threads",
-                                "max-clients",  "max-message-size", "max-frame-size",
-                                "ping-interval", "pong-timeout", "idle-timeout",
-                                "max-send-queue", "rate-limit",  "static-dir",
-                                "log-level",    "env-file",      "subprotocols",
-                                "allowed-origins", "handshake-timeout"};
+std::set<std::string> server_valued_options(const std::set<std::string>& extra) {
+    std::set<std::string> names{"host",
+                                "port",
+                                "threads",
+                                "max-clients",
+                                "max-message-size",
+                                "max-frame-size",
+                                "ping-interval",
+                                "pong-timeout",
+                                "idle-timeout",
+                                "max-send-queue",
+                                "rate-limit",
+                                "static-dir",
+                                "log-level",
+                                "env-file",
+                                "subprotocols",
+                                "allowed-origins",
+                                "handshake-timeout"};
     names.insert(extra.begin(), extra.end());
     return names;
 }
 
-std::set<std::string> server_flag_options(std::set<std::string> extra) {
+std::set<std::string> server_flag_options(const std::set<std::string>& extra) {
     std::set<std::string> names{"help", "deflate", "no-deflate"};
     names.insert(extra.begin(), extra.end());
     return names;
@@ -57,9 +69,7 @@ io::ServerConfig server_config_from(const Options& o) {
         throw UsageError(std::string("environment: ") + e.what());
     }
     using std::chrono::milliseconds;
-    const auto ms = [](double seconds) {
-        return milliseconds(static_cast<std::int64_t>(seconds * 1000.0 + 0.5));
-    };
+    const auto ms = [](double seconds) { return milliseconds(std::llround(seconds * 1000.0)); };
     c.host = o.get("host", c.host);
     c.port = static_cast<std::uint16_t>(o.get_uint("port", c.port, 0, 65535));
     c.threads = static_cast<unsigned>(o.get_uint("threads", c.threads, 1, 256));
@@ -128,6 +138,7 @@ int run_until_signal(io::WebSocketServer& server) {
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGUSR1); // our own "the server is done" wakeup
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     try {
         server.start();
@@ -141,11 +152,13 @@ int run_until_signal(io::WebSocketServer& server) {
     std::thread watcher([&server, signals] {
         int received = 0;
         sigwait(&signals, &received);
-        server.stop();
+        if (received != SIGUSR1) {
+            server.stop();
+        }
     });
     server.run();
     // Wake the watcher if the server stopped on its own.
-    pthread_kill(watcher.native_handle(), SIGTERM);
+    pthread_kill(watcher.native_handle(), SIGUSR1);
     watcher.join();
     return 0;
 }

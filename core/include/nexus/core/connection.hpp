@@ -209,7 +209,7 @@ private:
     std::size_t header_have_ = 0;
     Phase phase_ = Phase::header;
     FrameHeader frame_;
-    std::uint64_t remaining_ = 0;  // payload bytes of frame_ still to come
+    std::uint64_t remaining_ = 0; // payload bytes of frame_ still to come
     std::uint64_t frame_offset_ = 0;
     bool eof_ = false;
     bool eof_reported_ = false;

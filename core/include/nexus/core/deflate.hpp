@@ -4,6 +4,10 @@
 // The codec compresses one message at a time (or a message fragment by
 // fragment) and inflates with a hard limit on output size, so a small
 // compressed message cannot make the receiver allocate without bound.
+//
+// Neither codec holds zlib state until it first has bytes to work on, so a
+// connection that agreed on deflate but never uses it costs no zlib memory.
+// Both are single-threaded objects: one connection, one thread at a time.
 #pragma once
 
 #include <cstddef>
@@ -22,6 +26,7 @@
 namespace nexus::core {
 
 /// What an endpoint is willing to negotiate (server) or offers (client).
+/// Valid ranges are checked by validate_deflate_config().
 struct DeflateConfig {
     /// Ask for / agree to the server resetting its compressor per message.
     bool server_no_context_takeover = false;
@@ -35,6 +40,11 @@ struct DeflateConfig {
     int compression_level = -1;
     /// zlib memLevel 1..9: memory of the compressor's state.
     int memory_level = 8;
+    /// Client: offer client_max_window_bits (without a value) even when
+    /// client_max_window_bits is 15, so the server may pick a smaller window
+    /// for our compressor (§7.1.2.2). Below 15 it is always offered, with the
+    /// value. Unused by the server.
+    bool offer_client_max_window_bits = true;
 };
 
 /// The agreed parameters of one connection.
@@ -45,24 +55,58 @@ struct DeflateParams {
     int client_max_window_bits = 15;
 };
 
+/// Error::ok when every field of `config` is in its documented range,
+/// Error::local_bad_argument otherwise.
+Error validate_deflate_config(const DeflateConfig& config) noexcept;
+
 /// Server side (RFC 7692 §5, §7): picks the first acceptable
-/// "permessage-deflate" offer in `offers` (other extensions are ignored).
-/// On success sets `params` and `response` (the Sec-WebSocket-Extensions
-/// value to send) and returns Error::ok. Returns Error::ok with `params`
-/// empty when no offer is acceptable or none was made (the connection goes on
-/// uncompressed). Returns Error::bad_extension_params only when an offer is
-/// malformed in a way that must fail the handshake (a duplicated parameter or
-/// an invalid value, §7), which a caller may also choose to ignore.
+/// "permessage-deflate" offer in `offers` (other extensions are ignored;
+/// names compare case-insensitively).
+///
+/// An offer is declined, and the next one tried, when it has an unknown
+/// parameter, a parameter twice, or an invalid value (§5: "a server MUST
+/// decline an extension negotiation offer" in those cases; declining is not a
+/// handshake failure, so a malformed offer never fails the connection).
+///
+/// The answer applies `config` within what the client allowed:
+/// - server_no_context_takeover is answered when offered or configured
+///   (§7.1.1.1);
+/// - client_no_context_takeover is answered when offered (the client's hint is
+///   echoed so both sides agree) or configured (§7.1.1.2);
+/// - server_max_window_bits is min(offered, configured), answered when
+///   offered or below 15 (§7.1.2.1);
+/// - client_max_window_bits is answered only if offered (§7.1.2.2), with
+///   min(offered value, configured); when the client did not offer it, its
+///   window stays 15 whatever `config` says.
+///
+/// Returns Error::ok with `params` and `response` (the Sec-WebSocket-
+/// Extensions value to send) set, or with `params` empty and `response`
+/// cleared when no offer is acceptable (the connection goes on uncompressed).
+/// Returns Error::local_bad_argument, with `params` empty, when `config` is
+/// invalid (validate_deflate_config).
 Error negotiate_deflate(const std::vector<Extension>& offers, const DeflateConfig& config,
                         std::optional<DeflateParams>& params, std::string& response);
 
-/// Client side: the Sec-WebSocket-Extensions value that offers `config`.
+/// Client side: the Sec-WebSocket-Extensions value that offers `config`:
+/// the two *_no_context_takeover flags when set, server_max_window_bits when
+/// below 15, and client_max_window_bits with a value when below 15, or
+/// without one when offer_client_max_window_bits is set (§7.1.2.2).
+/// Returns an empty string (offer nothing) when `config` is invalid.
 std::string deflate_offer(const DeflateConfig& config);
 
 /// Client side: checks the server's "permessage-deflate" response against
-/// what was offered (§7: the server may not add what the client did not
-/// allow). Returns Error::ok and sets `params`, or Error::unoffered_extension
-/// / Error::bad_extension_params.
+/// what was offered with deflate_offer(`offered`) and sets `params`.
+/// Returns:
+/// - Error::ok;
+/// - Error::unoffered_extension: the response names another extension, or
+///   has client_max_window_bits although the offer did not (§7.1.2.2);
+/// - Error::bad_extension_params: an unknown or repeated parameter, a value
+///   that is missing, present where none is allowed, or not 8..15 without
+///   leading zeros; server_max_window_bits missing or larger than offered
+///   (§7.1.2.1); client_max_window_bits larger than offered (§7.1.2.2);
+///   server_no_context_takeover missing although offered (§7.1.1.1);
+/// - Error::local_bad_argument: `offered` is invalid.
+/// `params` is only written on Error::ok.
 Error accept_deflate_response(const Extension& response, const DeflateConfig& offered,
                               DeflateParams& params);
 
@@ -70,46 +114,87 @@ Error accept_deflate_response(const Extension& response, const DeflateConfig& of
 class Deflater {
 public:
     /// `role` is this endpoint's role: a server compresses with the server_*
-    /// parameters, a client with the client_* ones. Throws std::bad_alloc.
+    /// parameters, a client with the client_* ones. Window bits outside 8..15,
+    /// levels outside -1..9 and memory levels outside 1..9 are clamped.
+    /// Allocates nothing: the zlib stream is made on the first compress() with
+    /// input. A window of 8 bits is served by a 9-bit zlib stream at level 0
+    /// (zlib refuses 8 for raw deflate; stored blocks never reach back).
     Deflater(const DeflateParams& params, Role role, int compression_level = -1,
-             int memory_level = 8);
+             int memory_level = 8) noexcept;
     ~Deflater();
     Deflater(const Deflater&) = delete;
     Deflater& operator=(const Deflater&) = delete;
 
     /// Compresses `in` (one fragment of a message, or a whole message when
-    /// `fin`) and appends the output to `out`. When `fin`, the trailing
-    /// 0x00 0x00 0xff 0xff is removed (§7.2.1) and, with no context
-    /// takeover, the compressor is reset. Throws std::bad_alloc.
+    /// `fin`) and appends the output to `out`. Every call ends with a
+    /// Z_SYNC_FLUSH, so each fragment can go out at once. When `fin`, the
+    /// trailing 0x00 0x00 0xff 0xff is removed (§7.2.1) and, with no context
+    /// takeover, the compressor is reset (§7.1.1). An empty final fragment
+    /// appends the single byte 0x00 (§7.2.3.6); an empty non-final fragment
+    /// appends nothing. Throws std::bad_alloc; after any exception the
+    /// Deflater's state is unspecified and the connection must be dropped.
     void compress(std::span<const std::uint8_t> in, bool fin, ByteBuffer& out);
+
+    /// True once the zlib stream exists (after the first non-empty input).
+    bool has_stream() const noexcept { return state_ != nullptr; }
 
 private:
     struct State;
+    State& state();
+
     std::unique_ptr<State> state_;
+    int window_bits_;
+    int level_;
+    int memory_level_;
+    bool no_context_takeover_;
 };
 
 /// Decompresses incoming messages for one connection.
 class Inflater {
 public:
     /// `role` is this endpoint's role: a server inflates with the client_*
-    /// parameters, a client with the server_* ones. Throws std::bad_alloc.
-    Inflater(const DeflateParams& params, Role role);
+    /// parameters, a client with the server_* ones. A window of 8 bits is
+    /// inflated with 9 (always safe for a smaller sender window, and tolerant
+    /// of zlib-based peers that send 9 when 8 was agreed). Allocates nothing:
+    /// the zlib stream is made on the first decompress() with input.
+    Inflater(const DeflateParams& params, Role role) noexcept;
     ~Inflater();
     Inflater(const Inflater&) = delete;
     Inflater& operator=(const Inflater&) = delete;
 
     /// Inflates `in` (compressed payload bytes of the current message, any
     /// chunking) and appends the output to `out`, never letting out.size()
-    /// exceed `limit`. When `fin`, the §7.2.2 tail is inflated too and the
-    /// context is reset if no context takeover was agreed. Returns
-    /// Error::ok, Error::message_too_big (limit reached; stop using this
-    /// connection) or Error::bad_compressed_data. Throws std::bad_alloc.
+    /// exceed `limit`. When `fin`, the §7.2.2 tail is inflated too, the
+    /// message must end on a DEFLATE block boundary, and the context is reset
+    /// if the peer's no context takeover was agreed. A message whose whole
+    /// compressed payload is empty is accepted as an empty message. A message
+    /// ending in a BFINAL block (§7.2.3.4) is accepted; with context takeover
+    /// the next message may still refer back to it.
+    ///
+    /// Returns Error::ok, Error::message_too_big (more output than `limit`
+    /// allows; `out` holds exactly `limit` bytes or fewer) or
+    /// Error::bad_compressed_data (corrupt or truncated DEFLATE data, or bytes
+    /// after a BFINAL block). Errors are sticky: every later call returns the
+    /// same error. Throws std::bad_alloc (state then unspecified).
     Error decompress(std::span<const std::uint8_t> in, bool fin, ByteBuffer& out,
                      std::size_t limit);
 
+    /// True once the zlib stream exists (after the first non-empty input).
+    bool has_stream() const noexcept { return state_ != nullptr; }
+
 private:
     struct State;
+    State& state();
+    Error feed(const std::uint8_t* data, std::size_t size, bool tail, ByteBuffer& out,
+               std::size_t limit);
+    Error finish_message();
+
     std::unique_ptr<State> state_;
+    int window_bits_;
+    bool no_context_takeover_;
+    bool message_has_data_ = false;
+    bool stream_ended_ = false;
+    Error error_ = Error::ok;
 };
 
 } // namespace nexus::core

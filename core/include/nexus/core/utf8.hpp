@@ -20,7 +20,9 @@ public:
     /// text so far cannot be a prefix of valid UTF-8; the failure is sticky
     /// until `reset()`.
     bool feed(const std::uint8_t* bytes, std::size_t n) noexcept;
-    bool feed(std::span<const std::uint8_t> bytes) noexcept { return feed(bytes.data(), bytes.size()); }
+    bool feed(std::span<const std::uint8_t> bytes) noexcept {
+        return feed(bytes.data(), bytes.size());
+    }
 
     /// True when everything fed so far is valid UTF-8 that ends on a code
     /// point boundary (call at the end of a message).
@@ -37,8 +39,8 @@ public:
     }
 
 private:
-    std::uint8_t needed_ = 0;  // continuation bytes still expected
-    std::uint8_t low_ = 0x80;  // allowed range of the next continuation byte
+    std::uint8_t needed_ = 0; // continuation bytes still expected
+    std::uint8_t low_ = 0x80; // allowed range of the next continuation byte
     std::uint8_t high_ = 0xBF;
     bool failed_ = false;
 };

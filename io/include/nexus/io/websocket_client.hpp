@@ -20,13 +20,13 @@ namespace nexus::io {
 
 /// Why connecting failed.
 enum class ConnectError : int {
-    bad_url = 1,      // not ws://host[:port][/path][?query]
-    dns = 2,          // the host name does not resolve
-    refused = 3,      // nothing listens there
-    unreachable = 4,  // no route
-    timeout = 5,      // no answer within connect_timeout
-    handshake = 6,    // the server answered, but not with a valid 101
-    io = 7,           // the connection broke during the handshake
+    bad_url = 1,     // not ws://host[:port][/path][?query]
+    dns = 2,         // the host name does not resolve
+    refused = 3,     // nothing listens there
+    unreachable = 4, // no route
+    timeout = 5,     // no answer within connect_timeout
+    handshake = 6,   // the server answered, but not with a valid 101
+    io = 7,          // the connection broke during the handshake
 };
 
 class ClientError : public std::runtime_error {
@@ -54,7 +54,7 @@ struct ClientOptions {
 
 struct ClientMessage {
     enum class Kind : std::uint8_t { text, binary, ping, pong, close } kind = Kind::text;
-    std::string data;          // payload (close: the reason)
+    std::string data;             // payload (close: the reason)
     std::uint16_t close_code = 0; // close: 1005 without code, 1006 without close frame
 };
 
@@ -73,7 +73,7 @@ public:
     /// Resolves, connects and completes the handshake within
     /// options.connect_timeout. Throws ClientError saying which step failed
     /// and where.
-    WebSocketClient(std::string_view url, ClientOptions options = {});
+    WebSocketClient(std::string_view url, const ClientOptions& options = {});
     ~WebSocketClient();
     WebSocketClient(const WebSocketClient&) = delete;
     WebSocketClient& operator=(const WebSocketClient&) = delete;

@@ -75,13 +75,13 @@ enum class DropReason : int {
 };
 
 struct ServerStats {
-    std::uint64_t clients = 0;               // connected now
-    std::uint64_t connections_total = 0;     // WebSocket handshakes accepted
-    std::uint64_t handshakes_rejected = 0;   // answered with an HTTP error
-    std::uint64_t http_requests = 0;         // plain HTTP requests served
+    std::uint64_t clients = 0;             // connected now
+    std::uint64_t connections_total = 0;   // WebSocket handshakes accepted
+    std::uint64_t handshakes_rejected = 0; // answered with an HTTP error
+    std::uint64_t http_requests = 0;       // plain HTTP requests served
     std::uint64_t messages_in = 0;
     std::uint64_t messages_out = 0;
-    std::uint64_t bytes_in = 0;              // payload bytes of messages
+    std::uint64_t bytes_in = 0; // payload bytes of messages
     std::uint64_t bytes_out = 0;
     std::uint64_t dropped[static_cast<int>(DropReason::count_)] = {};
 };
