@@ -155,7 +155,9 @@ void append_param(std::string& s, std::string_view name, int value) {
                            std::to_string(code));
 }
 
-unsigned to_uint(std::size_t n) noexcept { return static_cast<unsigned>(std::min(n, k_max_step)); }
+unsigned to_uint(std::size_t n) noexcept {
+    return static_cast<unsigned>(std::min(n, k_max_step));
+}
 
 } // namespace
 
@@ -201,9 +203,8 @@ Error negotiate_deflate(const std::vector<Extension>& offers, const DeflateConfi
         }
         // §7.1.2.1: answer the same or a smaller value than offered; the
         // server may also limit itself unasked.
-        agreed.server_max_window_bits =
-            std::min(p.server_max_window_bits.value_or(k_max_window_bits),
-                     config.server_max_window_bits);
+        agreed.server_max_window_bits = std::min(
+            p.server_max_window_bits.value_or(k_max_window_bits), config.server_max_window_bits);
         if (p.server_max_window_bits || agreed.server_max_window_bits < k_max_window_bits) {
             append_param(answer, k_server_max_window_bits, agreed.server_max_window_bits);
         }
@@ -259,8 +260,8 @@ Error accept_deflate_response(const Extension& response, const DeflateConfig& of
         return Error::bad_extension_params;
     }
     const bool offered_server_bits = offered.server_max_window_bits < k_max_window_bits;
-    const bool offered_client_bits = offered.client_max_window_bits < k_max_window_bits ||
-                                     offered.offer_client_max_window_bits;
+    const bool offered_client_bits =
+        offered.client_max_window_bits < k_max_window_bits || offered.offer_client_max_window_bits;
 
     // §7.1.1.1: an accepted server_no_context_takeover must be answered; the
     // server may also add it unasked.
@@ -270,8 +271,8 @@ Error accept_deflate_response(const Extension& response, const DeflateConfig& of
     // §7.1.2.1: an offered server_max_window_bits must be answered with the
     // same or a smaller value; unasked, any valid value is the server's own
     // limit.
-    if (offered_server_bits && (!p.server_max_window_bits ||
-                                *p.server_max_window_bits > offered.server_max_window_bits)) {
+    if (offered_server_bits &&
+        (!p.server_max_window_bits || *p.server_max_window_bits > offered.server_max_window_bits)) {
         return Error::bad_extension_params;
     }
     // §7.1.2.2: client_max_window_bits only when offered, and not above the
@@ -318,8 +319,7 @@ Deflater::Deflater(const DeflateParams& params, Role role, int compression_level
     : window_bits_(std::clamp(role == Role::server ? params.server_max_window_bits
                                                    : params.client_max_window_bits,
                               k_min_window_bits, k_max_window_bits)),
-      level_(std::clamp(compression_level, -1, 9)),
-      memory_level_(std::clamp(memory_level, 1, 9)),
+      level_(std::clamp(compression_level, -1, 9)), memory_level_(std::clamp(memory_level, 1, 9)),
       no_context_takeover_(role == Role::server ? params.server_no_context_takeover
                                                 : params.client_no_context_takeover) {
     // The peer's window is 2^8 bytes, but zlib's floor is 2^9: compress with
@@ -348,6 +348,7 @@ void Deflater::compress(std::span<const std::uint8_t> in, bool fin, ByteBuffer& 
         // stored block.
         if (fin) {
             out.push_back(0x00);
+            end_message();
         }
         return;
     }
@@ -394,12 +395,17 @@ void Deflater::compress(std::span<const std::uint8_t> in, bool fin, ByteBuffer& 
             zlib_failure("deflate (sync flush marker missing)", Z_STREAM_ERROR);
         }
         out.truncate(out.size() - k_tail.size());
-        // §7.1.1.1 / §7.1.1.2: no context takeover, a fresh window per message.
-        if (no_context_takeover_) {
-            const int rc = deflateReset(&zs);
-            if (rc != Z_OK) {
-                zlib_failure("deflateReset", rc);
-            }
+        end_message();
+    }
+}
+
+void Deflater::end_message() {
+    // §7.1.1.1 / §7.1.1.2: no context takeover, a fresh window per message.
+    // A stream not made yet has no context to drop.
+    if (no_context_takeover_ && state_) {
+        const int rc = deflateReset(&state_->stream);
+        if (rc != Z_OK) {
+            zlib_failure("deflateReset", rc);
         }
     }
 }
@@ -493,7 +499,8 @@ Error Inflater::feed(const std::uint8_t* data, std::size_t size, bool tail, Byte
                 zs.avail_out = 1;
             } else {
                 const std::size_t spare = out.capacity() - before;
-                const std::size_t step = spare >= 1024 ? spare : std::max(before, k_min_inflate_step);
+                const std::size_t step =
+                    spare >= 1024 ? spare : std::max(before, k_min_inflate_step);
                 room = std::min({step, allowed, k_max_step});
                 zs.next_out = out.extend(room);
                 zs.avail_out = static_cast<unsigned>(room);
@@ -524,8 +531,7 @@ Error Inflater::feed(const std::uint8_t* data, std::size_t size, bool tail, Byte
             // Stop once the input is used up and zlib has no output pending:
             // it left space unused, or it stopped at a block boundary.
             const bool at_block_boundary = (zs.data_type & 128) != 0;
-            if (zs.avail_in == 0 &&
-                (rc == Z_BUF_ERROR || zs.avail_out != 0 || at_block_boundary)) {
+            if (zs.avail_in == 0 && (rc == Z_BUF_ERROR || zs.avail_out != 0 || at_block_boundary)) {
                 break;
             }
         }
@@ -569,7 +575,8 @@ Error Inflater::finish_message() {
             zlib_failure("inflateReset", rc);
         }
         if (!window.empty()) {
-            const int set = inflateSetDictionary(&zs, window.data(), static_cast<uInt>(window.size()));
+            const int set =
+                inflateSetDictionary(&zs, window.data(), static_cast<uInt>(window.size()));
             if (set != Z_OK) {
                 zlib_failure("inflateSetDictionary", set);
             }

@@ -75,6 +75,7 @@ private:
 
     Loop& loop_;
     Poco::Net::StreamSocket socket_;
+    int fd_; // socket_'s descriptor: reads and writes bypass Poco (socket_io.hpp)
     ClientId id_;
     std::string peer_;
     Phase phase_ = Phase::handshake;

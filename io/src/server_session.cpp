@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "nexus/core/utf8.hpp"
 #include "server_impl.hpp"
+#include "socket_io.hpp"
 #include "static_files.hpp"
 
 namespace nexus::io::detail {
@@ -20,7 +22,7 @@ constexpr int k_reads_per_wakeup = 4;
 } // namespace
 
 Session::Session(Loop& loop, const Poco::Net::StreamSocket& socket, ClientId id, std::string peer)
-    : loop_(loop), socket_(socket), id_(id), peer_(std::move(peer)) {
+    : loop_(loop), socket_(socket), fd_(socket.impl()->sockfd()), id_(id), peer_(std::move(peer)) {
     const auto now = Clock::now();
     deadline_ = now + loop_.server.config.handshake_timeout;
     last_received_ = now;
@@ -60,27 +62,21 @@ void Session::on_ready(int events) {
 void Session::read_available() {
     std::uint8_t* buffer = loop_.read_buffer.get();
     for (int i = 0; i < k_reads_per_wakeup && phase_ != Phase::finished && !eof_; ++i) {
-        int n = 0;
-        try {
-            n = socket_.receiveBytes(buffer, static_cast<int>(Loop::k_read_buffer_size));
-        } catch (const Poco::Exception& e) {
-            // A reset or any other socket error ends the connection as if
-            // the peer vanished (1006).
-            if (connected_) {
-                loop_.server.handler.on_error(id_, "read: " + e.displayText());
-            }
-            eof_ = true;
-            n = 0;
+        const IoResult r = receive_some(fd_, buffer, Loop::k_read_buffer_size);
+        if (r.status == IoStatus::would_block) {
+            return;
         }
-        if (n < 0) {
-            return; // would block
+        if (r.status == IoStatus::failed && connected_) {
+            // A reset ends the connection as if the peer vanished (1006).
+            loop_.server.handler.on_error(id_, std::string("read: ") + std::strerror(r.error));
         }
-        if (n == 0) {
+        const std::size_t n = r.bytes;
+        if (r.status != IoStatus::done) {
             eof_ = true;
         } else {
             last_received_ = Clock::now();
         }
-        const std::span<std::uint8_t> data(buffer, static_cast<std::size_t>(n));
+        const std::span<std::uint8_t> data(buffer, n);
         switch (phase_) {
         case Phase::handshake:
             if (eof_) {
@@ -100,7 +96,7 @@ void Session::read_available() {
         case Phase::finished:
             return;
         }
-        if (static_cast<std::size_t>(n) < Loop::k_read_buffer_size) {
+        if (n < Loop::k_read_buffer_size) {
             return; // the socket is drained (level-triggered poll wakes us again)
         }
     }
@@ -483,18 +479,16 @@ void Session::flush() {
     }
     // The handshake response (101 or an HTTP error/page) goes first.
     while (http_out_pos_ < http_out_.size()) {
-        int n = 0;
-        try {
-            n = socket_.sendBytes(http_out_.data() + http_out_pos_,
-                                  static_cast<int>(http_out_.size() - http_out_pos_));
-        } catch (const Poco::Exception&) {
+        const IoResult r =
+            send_some(fd_, http_out_.data() + http_out_pos_, http_out_.size() - http_out_pos_);
+        if (r.status == IoStatus::failed) {
             finish(1006, "connection lost");
             return;
         }
-        if (n < 0) {
+        if (r.status == IoStatus::would_block) {
             break;
         }
-        http_out_pos_ += static_cast<std::size_t>(n);
+        http_out_pos_ += r.bytes;
     }
     const bool http_done = http_out_pos_ >= http_out_.size();
     if (http_done && !http_out_.empty()) {
@@ -508,18 +502,15 @@ void Session::flush() {
     if (http_done && ws_) {
         while (ws_->wants_write()) {
             const auto out = ws_->data_to_send();
-            int n = 0;
-            try {
-                n = socket_.sendBytes(out.data(),
-                                      static_cast<int>(std::min<std::size_t>(out.size(), 1 << 30)));
-            } catch (const Poco::Exception&) {
-                finish(close_code_ == 1006 ? 1006 : close_code_, "connection lost");
+            const IoResult r = send_some(fd_, out.data(), out.size());
+            if (r.status == IoStatus::failed) {
+                finish(1006, "connection lost");
                 return;
             }
-            if (n < 0) {
+            if (r.status == IoStatus::would_block) {
                 break;
             }
-            ws_->consume(static_cast<std::size_t>(n));
+            ws_->consume(r.bytes);
         }
         if (ws_->should_close_transport() && !ws_->wants_write()) {
             finish(close_code_, close_reason_);

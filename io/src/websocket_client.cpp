@@ -229,7 +229,7 @@ WebSocketClient::WebSocketClient(std::string_view url, const ClientOptions& opti
     cc.max_frame_size = options.max_message_size;
     for (const auto& ext : handshake.extensions()) {
         core::DeflateParams params;
-        if (ext.name == "permessage-deflate" && options.permessage_deflate &&
+        if (core::ascii_iequals(ext.name, "permessage-deflate") && options.permessage_deflate &&
             core::accept_deflate_response(ext, deflate_offer_config, params) == core::Error::ok) {
             cc.deflate = params;
         } else {

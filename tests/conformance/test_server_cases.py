@@ -20,7 +20,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 
 from nexus_process import NexusProcess  # noqa: E402
 from wsconform import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,  # noqa: E402
-                       Connection, PeerClosed, Timeout, build_frame, close_payload)
+                       Connection, PeerClosed, Timeout, build_frame, close_payload,
+                       parse_extensions)
 
 BINARY = None
 MiB = 1 << 20
@@ -573,7 +574,7 @@ VALID_UTF8 = [
     ("emoji_4_byte", "🎉✓ ok 😀".encode()),
     ("u_10ffff", b"\xf4\x8f\xbf\xbf"),
     ("bom", b"\xef\xbb\xbfafter a bom"),
-    ("all_widths", "a\u00e9\u20ac\U0001f600" .encode() * 50),
+    ("all_widths", "a\u00e9\u20ac\U0001f600".encode() * 50),
 ]
 
 # Invalid UTF-8 (RFC 3629 §3/§4: overlongs, surrogates, > U+10FFFF, bad lead
@@ -953,7 +954,6 @@ KNOWN_PARAMS = {"server_no_context_takeover", "client_no_context_takeover",
 
 def _offer_params(offer_element):
     """The parameters of the permessage-deflate offer element the server picked."""
-    from wsconform import parse_extensions
     return dict(parse_extensions([offer_element])[0][1])
 
 

@@ -66,6 +66,33 @@ TEST(Server, EchoesTextAndBinary) {
     EXPECT_EQ(message->data, "hello");
 }
 
+TEST(Server, LargeEchoSurvivesAFullSendBuffer) {
+    // The reply outgrows the socket buffers while the client is still
+    // sending: writes would block, and the connection must wait, not drop.
+    RecordingHandler handler;
+    io::WebSocketServer* s = nullptr;
+    handler.on_message_hook = [&s](io::ClientId id, const std::string& data, bool binary) {
+        s->send(id, {reinterpret_cast<const std::uint8_t*>(data.data()), data.size()}, binary);
+    };
+    io::ServerConfig config = quiet_config();
+    config.max_message_size = 16 * 1024 * 1024;
+    config.max_frame_size = 16 * 1024 * 1024;
+    config.max_send_queue = 64 * 1024 * 1024;
+    RunningServer server(config, handler);
+    s = &*server;
+    WsTestClient client(server.port());
+    client.socket().setReceiveBufferSize(16 * 1024);
+    const std::string big(12 * 1024 * 1024, 'b');
+    for (int round = 0; round < 2; ++round) {
+        client.send_binary(big);
+        const auto reply = client.next_message(30s);
+        ASSERT_TRUE(reply);
+        EXPECT_EQ(reply->type, core::EventType::binary);
+        EXPECT_EQ(reply->payload.size(), big.size());
+        EXPECT_EQ(reply->payload, big);
+    }
+}
+
 TEST(Server, ClientInfoAndUniqueIds) {
     RecordingHandler handler;
     io::ServerConfig config = quiet_config();

@@ -8,6 +8,11 @@
 // Neither codec holds zlib state until it first has bytes to work on, so a
 // connection that agreed on deflate but never uses it costs no zlib memory.
 // Both are single-threaded objects: one connection, one thread at a time.
+//
+// Exceptions: std::bad_alloc when memory runs out (zlib's Z_MEM_ERROR is
+// turned into it). std::logic_error only if zlib reports an inconsistency
+// that cannot happen with the arguments used here (an internal bug, not a
+// peer's doing); every zlib return code is checked.
 #pragma once
 
 #include <cstddef>
@@ -106,7 +111,10 @@ std::string deflate_offer(const DeflateConfig& config);
 ///   (§7.1.2.1); client_max_window_bits larger than offered (§7.1.2.2);
 ///   server_no_context_takeover missing although offered (§7.1.1.1);
 /// - Error::local_bad_argument: `offered` is invalid.
-/// `params` is only written on Error::ok.
+/// `params` is only written on Error::ok. When the server leaves
+/// client_max_window_bits out, our compressor keeps to the window we offered;
+/// an offered client_no_context_takeover is kept as our promise (§7.1.1.2).
+/// Names compare case-insensitively.
 Error accept_deflate_response(const Extension& response, const DeflateConfig& offered,
                               DeflateParams& params);
 
@@ -141,6 +149,7 @@ public:
 private:
     struct State;
     State& state();
+    void end_message();
 
     std::unique_ptr<State> state_;
     int window_bits_;

@@ -1,0 +1,61 @@
+// Non-blocking reads and writes on a socket's descriptor.
+//
+// Poco 1.11's StreamSocket::sendBytes throws when a non-blocking send would
+// block (EAGAIN) instead of saying so, which would drop a connection whose
+// peer merely reads slowly. These wrappers report would-block as a value and
+// never raise SIGPIPE.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <cerrno>
+#include <cstddef>
+
+namespace nexus::io::detail {
+
+/// Result of one read or write: bytes moved (> 0), or what happened.
+enum class IoStatus { done, would_block, closed, failed };
+
+struct IoResult {
+    IoStatus status = IoStatus::done;
+    std::size_t bytes = 0;
+    int error = 0; // errno when failed
+};
+
+inline IoResult send_some(int fd, const void* data, std::size_t size) noexcept {
+    for (;;) {
+        const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
+        if (n >= 0) {
+            return {IoStatus::done, static_cast<std::size_t>(n), 0};
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return {IoStatus::would_block, 0, 0};
+        }
+        return {IoStatus::failed, 0, errno};
+    }
+}
+
+inline IoResult receive_some(int fd, void* data, std::size_t size) noexcept {
+    for (;;) {
+        const ssize_t n = ::recv(fd, data, size, 0);
+        if (n > 0) {
+            return {IoStatus::done, static_cast<std::size_t>(n), 0};
+        }
+        if (n == 0) {
+            return {IoStatus::closed, 0, 0};
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return {IoStatus::would_block, 0, 0};
+        }
+        return {IoStatus::failed, 0, errno};
+    }
+}
+
+} // namespace nexus::io::detail
