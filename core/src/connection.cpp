@@ -221,7 +221,9 @@ Connection::Step Connection::take_payload(Event& event) {
 
     const bool frame_done = remaining_ == 0;
     if (is_control(frame_.opcode)) {
-        std::memcpy(control_ + control_have_, chunk.data(), chunk.size());
+        if (!chunk.empty()) {
+            std::memcpy(control_ + control_have_, chunk.data(), chunk.size());
+        }
         control_have_ += chunk.size();
     } else {
         const Step step = add_message_bytes(chunk, frame_done && frame_.fin, event);
@@ -509,7 +511,9 @@ void Connection::queue_close(std::uint16_t code, std::string_view reason) {
     if (code != 0) {
         body[0] = static_cast<std::uint8_t>(code >> 8);
         body[1] = static_cast<std::uint8_t>(code);
-        std::memcpy(body + 2, reason.data(), reason.size());
+        if (!reason.empty()) {
+            std::memcpy(body + 2, reason.data(), reason.size());
+        }
         size = 2 + reason.size();
     }
     queue_frame(Opcode::close, true, false, {body, size});

@@ -212,7 +212,6 @@ private:
     std::uint64_t remaining_ = 0; // payload bytes of frame_ still to come
     std::uint64_t frame_offset_ = 0;
     bool eof_ = false;
-    bool eof_reported_ = false;
 
     // message being received
     bool in_message_ = false;
