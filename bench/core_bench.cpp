@@ -12,8 +12,11 @@
 // buffer with a memcpy each time and says so in its name.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -72,14 +75,16 @@ void decode(benchmark::State& state, Opcode opcode, const MaskKey& key) {
     Connection connection(server_config());
     Event event;
     std::size_t delivered = 0;
+    bool refused = false;
     for (auto _ : state) {
-        connection.receive_data(stream);
+        refused |= connection.receive_data(stream) != nexus::core::Error::ok;
         while (connection.next_event(event)) {
             benchmark::DoNotOptimize(event.payload.data());
             ++delivered;
         }
     }
-    if (delivered != frames * static_cast<std::size_t>(state.iterations()) || connection.failed()) {
+    if (refused || delivered != frames * static_cast<std::size_t>(state.iterations()) ||
+        connection.failed()) {
         state.SkipWithError("the core did not deliver every frame");
     }
     state.SetBytesProcessed(total(state, frames * size));
@@ -118,7 +123,10 @@ void bm_decode_text_mixed_copy(benchmark::State& state) {
         c.entropy = [](std::span<std::uint8_t> out) { std::fill(out.begin(), out.end(), 0x5a); };
         return c;
     }());
-    encoder.send_text(text);
+    if (encoder.send_text(text) != nexus::core::Error::ok) {
+        state.SkipWithError("the core refused the mixed text");
+        return;
+    }
     const auto encoded = encoder.data_to_send();
     const std::vector<std::uint8_t> pristine(encoded.begin(), encoded.end());
     std::vector<std::uint8_t> work(pristine.size());
@@ -168,10 +176,14 @@ void encode(benchmark::State& state, Role role) {
         };
     }
     Connection connection(std::move(config));
+    bool refused = false;
     for (auto _ : state) {
-        connection.send_binary(payload);
+        refused |= connection.send_binary(payload) != nexus::core::Error::ok;
         benchmark::DoNotOptimize(connection.data_to_send().data());
         connection.consume(connection.data_to_send().size());
+    }
+    if (refused) {
+        state.SkipWithError("the core refused to send"); // an empty queue would look fast
     }
     state.SetBytesProcessed(total(state, size));
     state.SetItemsProcessed(state.iterations());

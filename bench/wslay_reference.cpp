@@ -88,8 +88,13 @@ void WslayDecoder::decode(std::span<const std::uint8_t> stream) {
     input_ = stream;
     position_ = 0;
     while (position_ < input_.size()) {
+        const std::size_t before = position_;
         if (wslay_event_recv(context_) != 0) {
             throw std::runtime_error("wslay_event_recv failed");
+        }
+        if (position_ == before) {
+            // wslay stops reading after a close frame; never spin on that.
+            throw std::runtime_error("wslay stopped reading before the end of the stream");
         }
     }
 }

@@ -247,19 +247,22 @@ Connection::Step Connection::take_payload(Event& event) {
 Connection::Step Connection::add_message_bytes(std::span<const std::uint8_t> chunk, bool last,
                                                Event& event) {
     const std::size_t before = message_.size();
+    Error inflate_error = Error::ok;
     if (message_compressed_) {
-        const Error e = inflater().decompress(chunk, last, message_,
+        inflate_error = inflater().decompress(chunk, last, message_,
                                               static_cast<std::size_t>(config_.max_message_size));
-        if (e != Error::ok) {
-            return fail(event, e);
-        }
     } else {
         message_.append(chunk);
     }
-    // §8.1 fail fast: check what arrived now, not the whole message at its end.
+    // §8.1 fail fast: check what arrived now, not the whole message at its
+    // end. The text inflated before a corrupt or oversized part is checked
+    // first, so the verdict does not depend on how the input was split.
     if (message_opcode_ == Opcode::text &&
         !receive_utf8_.feed(message_.data() + before, message_.size() - before)) {
         return fail(event, Error::invalid_utf8);
+    }
+    if (inflate_error != Error::ok) {
+        return fail(event, inflate_error);
     }
     return Step::again;
 }

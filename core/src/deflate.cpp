@@ -428,10 +428,15 @@ struct Inflater::State {
     State& operator=(State&&) = delete;
 };
 
+// The inflater always keeps the largest window (32 KiB), whatever the peer
+// agreed to use: zlib accepts a distance "too far back" for the agreed window
+// as long as the target still lies in the output of the same inflate() call,
+// so with a small window the verdict on a peer that breaks its promise would
+// depend on how its message was split into reads. With the full window no
+// valid DEFLATE distance is ever too far, and any chunking gives the same
+// result; a peer that sends farther than it agreed is simply understood.
 Inflater::Inflater(const DeflateParams& params, Role role) noexcept
-    : window_bits_(std::clamp(role == Role::server ? params.client_max_window_bits
-                                                   : params.server_max_window_bits,
-                              k_zlib_min_window_bits, k_max_window_bits)),
+    : window_bits_(k_max_window_bits),
       no_context_takeover_(role == Role::server ? params.client_no_context_takeover
                                                 : params.server_no_context_takeover) {}
 
@@ -470,21 +475,18 @@ Error Inflater::decompress(std::span<const std::uint8_t> in, bool fin, ByteBuffe
     return e;
 }
 
-// Inflates `size` bytes into `out` without passing `limit`. Runs zlib with
-// Z_BLOCK so it stops at each block boundary, which lets the tail check below
-// see whether the message ended on one.
+// Inflates `size` bytes into `out` without passing `limit`. Z_SYNC_FLUSH
+// makes zlib hand over everything it can decode from the input so far, so
+// the output is the same however the message was split.
 Error Inflater::feed(const std::uint8_t* data, std::size_t size, bool tail, ByteBuffer& out,
                      std::size_t limit) {
     z_stream& zs = state().stream;
     while (size != 0) {
-        const unsigned piece = to_uint(size);
         if (stream_ended_) {
             // After a BFINAL block (§7.2.3.4) only our own tail may follow.
-            if (!tail) {
-                return Error::bad_compressed_data;
-            }
-            return Error::ok;
+            return tail ? Error::ok : Error::bad_compressed_data;
         }
+        const unsigned piece = to_uint(size);
         zs.next_in = const_cast<Bytef*>(data); // NOLINT(*-const-cast)
         zs.avail_in = piece;
         for (;;) {
@@ -505,7 +507,7 @@ Error Inflater::feed(const std::uint8_t* data, std::size_t size, bool tail, Byte
                 zs.next_out = out.extend(room);
                 zs.avail_out = static_cast<unsigned>(room);
             }
-            const int rc = inflate(&zs, Z_BLOCK);
+            const int rc = inflate(&zs, Z_SYNC_FLUSH);
             if (allowed == 0) {
                 if (zs.avail_out == 0) {
                     return Error::message_too_big;
@@ -523,31 +525,24 @@ Error Inflater::feed(const std::uint8_t* data, std::size_t size, bool tail, Byte
             if (rc != Z_OK && rc != Z_BUF_ERROR) {
                 zlib_failure("inflate", rc);
             }
-            // Z_BUF_ERROR: no progress was possible; with both input and
-            // output space available that cannot happen.
-            if (rc == Z_BUF_ERROR && zs.avail_in != 0 && zs.avail_out != 0) {
-                zlib_failure("inflate (no progress)", rc);
-            }
-            // Stop once the input is used up and zlib has no output pending:
-            // it left space unused, or it stopped at a block boundary.
-            const bool at_block_boundary = (zs.data_type & 128) != 0;
-            if (zs.avail_in == 0 && (rc == Z_BUF_ERROR || zs.avail_out != 0 || at_block_boundary)) {
+            // This piece is done when all of it went in and zlib left output
+            // space unused (it had nothing more to give).
+            if (zs.avail_in == 0 && zs.avail_out != 0) {
                 break;
             }
         }
         const std::size_t used = piece - zs.avail_in;
         data += used;
         size -= used;
-        if (stream_ended_ && size != 0 && !tail) {
-            return Error::bad_compressed_data;
-        }
         if (stream_ended_) {
-            return Error::ok;
+            return size != 0 && !tail ? Error::bad_compressed_data : Error::ok;
         }
     }
-    // §7.2.2: payload + tail must end where a block ends, or the rest of this
-    // message would bleed into the next one.
-    if (tail && !stream_ended_ && (zs.data_type & 128) == 0) {
+    // §7.2.2: payload + tail must end where a block ends (zlib reports it in
+    // data_type), or the rest of this message would bleed into the next.
+    // The flag reflects the decoder's state after the same bytes, so it does
+    // not depend on how the message was split.
+    if (tail && (zs.data_type & 128) == 0) {
         return Error::bad_compressed_data;
     }
     return Error::ok;

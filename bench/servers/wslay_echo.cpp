@@ -1,0 +1,282 @@
+// wslay_echo: an echo (or --broadcast) server on wslay's event API, driven by a
+// single-threaded epoll loop written here. wslay has no handshake and no I/O of
+// its own: this file reads the HTTP upgrade (RFC 6455 §4.2.1), answers it
+// (§4.2.2, SHA-1 and base64 from OpenSSL's libcrypto) and feeds the socket to
+// wslay through its recv/send callbacks. A bench peer, not a production server:
+// no limits besides the ones wslay applies, no timeouts.
+//
+// Usage: wslay_echo [--host 127.0.0.1] [--port 0] [--broadcast]
+// Prints "listening on ws://HOST:PORT/" once bound; runs until killed.
+#include <wslay/wslay.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace {
+
+struct Conn {
+    int fd = -1;
+    bool upgraded = false;
+    std::string head;     // HTTP request bytes until the upgrade is answered
+    std::string leftover; // bytes read past the request, fed to wslay first
+    wslay_event_context_ptr ctx = nullptr;
+    std::uint32_t events = 0; // epoll interest currently registered
+};
+
+int g_epoll = -1;
+bool g_broadcast = false;
+std::unordered_map<int, Conn*> g_conns;
+std::vector<Conn*> g_dirty; // connections given output by a broadcast
+
+ssize_t on_recv(wslay_event_context_ptr ctx, uint8_t* buf, size_t len, int, void* user) {
+    auto* c = static_cast<Conn*>(user);
+    if (!c->leftover.empty()) {
+        const size_t n = std::min(len, c->leftover.size());
+        std::memcpy(buf, c->leftover.data(), n);
+        c->leftover.erase(0, n);
+        return static_cast<ssize_t>(n);
+    }
+    ssize_t n = ::recv(c->fd, buf, len, 0);
+    if (n > 0) {
+        return n;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+    } else {
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE); // EOF or error
+    }
+    return -1;
+}
+
+ssize_t on_send(wslay_event_context_ptr ctx, const uint8_t* data, size_t len, int, void* user) {
+    auto* c = static_cast<Conn*>(user);
+    ssize_t n = ::send(c->fd, data, len, MSG_NOSIGNAL);
+    if (n >= 0) {
+        return n;
+    }
+    wslay_event_set_error(ctx, (errno == EAGAIN || errno == EWOULDBLOCK)
+                                   ? WSLAY_ERR_WOULDBLOCK
+                                   : WSLAY_ERR_CALLBACK_FAILURE);
+    return -1;
+}
+
+void on_message(wslay_event_context_ptr ctx, const wslay_event_on_msg_recv_arg* arg, void*) {
+    if (wslay_is_ctrl_frame(arg->opcode)) {
+        return; // wslay answers pings and closes itself
+    }
+    wslay_event_msg msg{arg->opcode, arg->msg, arg->msg_length};
+    if (!g_broadcast) {
+        wslay_event_queue_msg(ctx, &msg);
+        return;
+    }
+    for (auto& [fd, other] : g_conns) {
+        if (other->upgraded && wslay_event_queue_msg(other->ctx, &msg) == 0) {
+            g_dirty.push_back(other);
+        }
+    }
+}
+
+void close_conn(Conn* c) {
+    g_conns.erase(c->fd);
+    ::close(c->fd); // also leaves the epoll set
+    if (c->ctx != nullptr) {
+        wslay_event_context_free(c->ctx);
+    }
+    for (auto& d : g_dirty) {
+        d = d == c ? nullptr : d;
+    }
+    delete c;
+}
+
+/// Sec-WebSocket-Accept for KEY (RFC 6455 §4.2.2, item 5.4).
+std::string accept_value(std::string_view key) {
+    std::string text(key);
+    text += "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+    unsigned char out[4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1];
+    const int n = EVP_EncodeBlock(out, digest, SHA_DIGEST_LENGTH);
+    return {reinterpret_cast<char*>(out), static_cast<size_t>(n)};
+}
+
+/// Reads the HTTP upgrade request; answers 101 once whole. Returns false when
+/// the connection is to be closed (EOF, error, no key, oversized request).
+bool read_handshake(Conn* c) {
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::recv(c->fd, buf, sizeof buf, 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            return false;
+        }
+        if (n < 0) {
+            return true; // wait for more
+        }
+        c->head.append(buf, static_cast<size_t>(n));
+        const size_t end = c->head.find("\r\n\r\n");
+        if (end == std::string::npos) {
+            if (c->head.size() > 16384) {
+                return false;
+            }
+            continue;
+        }
+        std::string lower = c->head.substr(0, end);
+        for (char& ch : lower) {
+            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        }
+        const size_t at = lower.find("\r\nsec-websocket-key:");
+        if (at == std::string::npos) {
+            return false;
+        }
+        size_t from = at + 20;
+        const size_t eol = c->head.find("\r\n", from);
+        while (from < eol && c->head[from] == ' ') {
+            ++from;
+        }
+        size_t to = eol;
+        while (to > from && c->head[to - 1] == ' ') {
+            --to;
+        }
+        const std::string reply =
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Accept: " +
+            accept_value(std::string_view(c->head).substr(from, to - from)) + "\r\n\r\n";
+        // A fresh socket's send buffer takes the ~130-byte answer whole.
+        if (::send(c->fd, reply.data(), reply.size(), MSG_NOSIGNAL) !=
+            static_cast<ssize_t>(reply.size())) {
+            return false;
+        }
+        c->leftover = c->head.substr(end + 4);
+        c->head.clear();
+        c->head.shrink_to_fit();
+        static const wslay_event_callbacks callbacks{on_recv, on_send, nullptr, nullptr,
+                                                     nullptr, nullptr, on_message};
+        if (wslay_event_context_server_init(&c->ctx, &callbacks, c) != 0) {
+            return false;
+        }
+        c->upgraded = true;
+        return true;
+    }
+}
+
+/// Writes what wslay has queued and sets the epoll interest to match. Returns
+/// false when the connection is done (closed or failed).
+bool flush(Conn* c) {
+    if (wslay_event_send(c->ctx) != 0) {
+        return false;
+    }
+    if (!wslay_event_want_read(c->ctx) && !wslay_event_want_write(c->ctx)) {
+        return false;
+    }
+    const std::uint32_t want = EPOLLIN | (wslay_event_want_write(c->ctx) ? EPOLLOUT : 0U);
+    if (want != c->events) {
+        epoll_event ev{want, {.fd = c->fd}};
+        epoll_ctl(g_epoll, EPOLL_CTL_MOD, c->fd, &ev);
+        c->events = want;
+    }
+    return true;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::string host = "127.0.0.1";
+    int port = 0;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        if (a == "--broadcast") {
+            g_broadcast = true;
+        } else if (a == "--host" && i + 1 < argc) {
+            host = argv[++i];
+        } else if (a == "--port" && i + 1 < argc) {
+            port = std::atoi(argv[++i]);
+        } else {
+            std::fprintf(stderr, "usage: wslay_echo [--host H] [--port P] [--broadcast]\n");
+            return 2;
+        }
+    }
+    const int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    const int one = 1;
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET, host.c_str(), &addr.sin_addr);
+    socklen_t len = sizeof addr;
+    if (::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(lfd, 4096) != 0 ||
+        getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        std::perror("wslay_echo: bind/listen");
+        return 1;
+    }
+    std::printf("listening on ws://%s:%d/\n", host.c_str(), ntohs(addr.sin_port));
+    std::fflush(stdout);
+
+    g_epoll = epoll_create1(0);
+    epoll_event lev{EPOLLIN, {.fd = lfd}};
+    epoll_ctl(g_epoll, EPOLL_CTL_ADD, lfd, &lev);
+    std::vector<epoll_event> events(1024);
+    for (;;) {
+        const int n = epoll_wait(g_epoll, events.data(), static_cast<int>(events.size()), -1);
+        for (int i = 0; i < n; ++i) {
+            // Looked up by descriptor: an earlier event of this batch may
+            // have closed the connection.
+            const int efd = events[i].data.fd;
+            if (efd == lfd) {
+                int fd;
+                while ((fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK)) >= 0) {
+                    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                    auto* nc = new Conn;
+                    nc->fd = fd;
+                    nc->events = EPOLLIN;
+                    g_conns[fd] = nc;
+                    epoll_event ev{EPOLLIN, {.fd = fd}};
+                    epoll_ctl(g_epoll, EPOLL_CTL_ADD, fd, &ev);
+                }
+                continue;
+            }
+            const auto found = g_conns.find(efd);
+            if (found == g_conns.end()) {
+                continue;
+            }
+            Conn* c = found->second;
+            if (!c->upgraded) {
+                if (!read_handshake(c) || (c->upgraded && !c->leftover.empty() &&
+                                           (wslay_event_recv(c->ctx) != 0 || !flush(c)))) {
+                    close_conn(c);
+                }
+                continue;
+            }
+            if (((events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 &&
+                 wslay_event_recv(c->ctx) != 0) ||
+                !flush(c)) {
+                close_conn(c);
+            }
+        }
+        // Broadcast output queued on other connections goes out once per wakeup.
+        std::vector<Conn*> dirty;
+        dirty.swap(g_dirty);
+        for (Conn* c : dirty) {
+            if (c != nullptr && c->upgraded && !flush(c)) {
+                close_conn(c);
+                for (auto& d : dirty) {
+                    d = d == c ? nullptr : d;
+                }
+            }
+        }
+    }
+}
