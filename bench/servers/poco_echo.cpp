@@ -54,7 +54,7 @@ public:
                 }
                 if (op == WebSocket::FRAME_OP_PING) {
                     ws.sendFrame(buffer.begin(), n,
-                                 WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_PONG);
+                                 int{WebSocket::FRAME_FLAG_FIN} | int{WebSocket::FRAME_OP_PONG});
                     continue;
                 }
                 if (op == WebSocket::FRAME_OP_PONG) {

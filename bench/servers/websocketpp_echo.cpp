@@ -45,8 +45,11 @@ int main(int argc, char** argv) {
     server.init_asio();
     server.set_reuse_addr(true);
     server.set_listen_backlog(4096);
-    server.set_socket_init_handler([](Handle, boost::asio::ip::tcp::socket& socket) {
-        socket.set_option(boost::asio::ip::tcp::no_delay(true));
+    // The socket init handler runs before accept(); the pre-init one after.
+    server.set_tcp_pre_init_handler([&server](Handle hdl) {
+        boost::system::error_code ignored;
+        server.get_con_from_hdl(hdl)->get_socket().set_option(
+            boost::asio::ip::tcp::no_delay(true), ignored);
     });
     server.set_message_handler([&](Handle hdl, Server::message_ptr msg) {
         websocketpp::lib::error_code ec;

@@ -449,12 +449,20 @@ Error Connection::close(std::uint16_t code, std::string_view reason) {
     return Error::ok;
 }
 
-Error Connection::send_encoded(std::span<const std::uint8_t> frames) {
+Error Connection::send_encoded(std::span<const std::uint8_t> frames, bool compressed) {
     if (const Error e = check_can_send(); e != Error::ok) {
         return e;
     }
     if (config_.role != Role::server || sending_message_) {
         return Error::invalid_state;
+    }
+    if (compressed) {
+        if (!config_.deflate) {
+            return Error::local_bad_argument;
+        }
+        if (deflater_) {
+            deflater_->reset();
+        }
     }
     out_.append(frames);
     return Error::ok;

@@ -340,6 +340,12 @@ Deflater::State& Deflater::state() {
     return *state_;
 }
 
+void Deflater::reset() noexcept {
+    if (state_) {
+        deflateReset(&state_->stream);
+    }
+}
+
 void Deflater::compress(std::span<const std::uint8_t> in, bool fin, ByteBuffer& out) {
     if (in.empty()) {
         // Every call ends in a sync flush, so the stream is byte-aligned with

@@ -24,6 +24,13 @@ namespace nexus::io::detail {
 
 class Loop;
 
+/// One message encoded once for many recipients: the plain frame, and the
+/// compressed frame per compressor window size in use (index 8..15).
+struct EncodedMessage {
+    core::ByteBuffer plain;
+    std::shared_ptr<core::ByteBuffer> compressed[16];
+};
+
 /// One accepted TCP connection: its handshake, then its WebSocket.
 class Session final : public EventLoop::Watcher {
 public:
@@ -43,7 +50,7 @@ public:
 
     /// Operations (on the loop thread).
     SendResult send(std::span<const std::uint8_t> data, bool binary);
-    SendResult send_encoded(std::span<const std::uint8_t> frames);
+    SendResult send_encoded(const EncodedMessage& message);
     SendResult close(std::uint16_t code, std::string_view reason);
     /// Closes at once without a close handshake (used when the server
     /// itself drops a client or the stop deadline passed).
@@ -148,8 +155,15 @@ namespace nexus::io {
 struct WebSocketServer::Impl {
     Impl(ServerConfig config, ServerHandler& handler);
 
+    struct Target {
+        ClientId id;
+        unsigned loop;
+        int deflate_window;
+    };
+
     struct Entry {
         unsigned loop = 0;
+        int deflate_window = 0; // our compressor's window bits, 0 without deflate
         std::shared_ptr<ClientInfo> info;
         std::set<std::string, std::less<>> channels;
     };
@@ -159,13 +173,14 @@ struct WebSocketServer::Impl {
     /// registered.
     SendResult with_session(ClientId id, std::function<SendResult(detail::Session&)> action);
     /// Queues pre-encoded frames to each client in `ids` (grouped per loop).
-    std::size_t deliver_encoded(const std::vector<std::pair<ClientId, unsigned>>& targets,
-                                const std::shared_ptr<const core::ByteBuffer>& frames, bool binary,
-                                std::size_t payload_size);
+    /// Queues one message, encoded once (and compressed once per window
+    /// size in use), to every target, grouped per loop.
+    std::size_t deliver_encoded(const std::vector<Target>& targets,
+                                std::span<const std::uint8_t> data, bool binary);
 
     /// Connected clients, counted against max_clients.
     std::size_t client_count_for_limit() const;
-    void register_client(std::shared_ptr<ClientInfo> info, unsigned loop);
+    void register_client(std::shared_ptr<ClientInfo> info, unsigned loop, int deflate_window);
     void unregister_client(ClientId id);
 
     ServerConfig config;

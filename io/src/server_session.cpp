@@ -254,7 +254,7 @@ void Session::accept_handshake(std::span<std::uint8_t> rest) {
     rate_updated_ = now;
     rate_tokens_ = config.max_messages_per_second;
     server.counters.connections_total.fetch_add(1, std::memory_order_relaxed);
-    server.register_client(info, loop_.index);
+    server.register_client(info, loop_.index, deflate ? deflate->server_max_window_bits : 0);
     mark_dirty();
     server.handler.on_connect(id_, *info);
     if (!rest.empty() && phase_ == Phase::open) {
@@ -368,11 +368,16 @@ SendResult Session::send(std::span<const std::uint8_t> data, bool binary) {
     return SendResult::ok;
 }
 
-SendResult Session::send_encoded(std::span<const std::uint8_t> frames) {
+SendResult Session::send_encoded(const EncodedMessage& message) {
     if (phase_ != Phase::open || ws_->close_sent()) {
         return SendResult::closing;
     }
-    if (ws_->send_encoded(frames) != core::Error::ok) {
+    const auto& deflate = ws_->config().deflate;
+    const core::ByteBuffer* compressed =
+        deflate ? message.compressed[deflate->server_max_window_bits].get() : nullptr;
+    const core::Error e = compressed != nullptr ? ws_->send_encoded(compressed->view(), true)
+                                                : ws_->send_encoded(message.plain.view());
+    if (e != core::Error::ok) {
         return SendResult::closing;
     }
     mark_dirty();

@@ -28,6 +28,10 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
+/// Broadcasts shorter than this go out uncompressed: deflate's framing
+/// would make them longer, not shorter.
+constexpr std::size_t k_broadcast_compression_threshold = 64;
+
 void validate(const ServerConfig& c) {
     const auto fail = [](const char* what) { throw std::invalid_argument(what); };
     if (c.threads == 0) {
@@ -50,17 +54,16 @@ void validate(const ServerConfig& c) {
     }
 }
 
-/// One server frame (unmasked), encoded once for many recipients.
-std::shared_ptr<const core::ByteBuffer> encode_once(std::span<const std::uint8_t> data,
-                                                    bool binary) {
-    auto frames = std::make_shared<core::ByteBuffer>();
-    std::uint8_t* p = frames->extend(core::frame_header_size(data.size(), false) + data.size());
-    const std::size_t n = core::encode_frame_header(
-        p, binary ? core::Opcode::binary : core::Opcode::text, true, false, data.size(), nullptr);
-    if (!data.empty()) {
-        std::memcpy(p + n, data.data(), data.size());
+/// Appends one unmasked server frame holding `payload` to `out`.
+void append_frame(core::ByteBuffer& out, std::span<const std::uint8_t> payload, bool binary,
+                  bool compressed) {
+    std::uint8_t* p = out.extend(core::frame_header_size(payload.size(), false) + payload.size());
+    const std::size_t n =
+        core::encode_frame_header(p, binary ? core::Opcode::binary : core::Opcode::text, true,
+                                  compressed, payload.size(), nullptr);
+    if (!payload.empty()) {
+        std::memcpy(p + n, payload.data(), payload.size());
     }
-    return frames;
 }
 
 std::span<const std::uint8_t> as_bytes(std::string_view s) {
@@ -103,10 +106,11 @@ std::size_t WebSocketServer::Impl::client_count_for_limit() const {
     return registry.size();
 }
 
-void WebSocketServer::Impl::register_client(std::shared_ptr<ClientInfo> info, unsigned loop) {
+void WebSocketServer::Impl::register_client(std::shared_ptr<ClientInfo> info, unsigned loop,
+                                            int deflate_window) {
     const std::unique_lock lock(registry_mutex);
     const ClientId id = info->id;
-    registry[id] = Entry{loop, std::move(info), {}};
+    registry[id] = Entry{loop, deflate_window, std::move(info), {}};
 }
 
 void WebSocketServer::Impl::unregister_client(ClientId id) {
@@ -151,25 +155,48 @@ SendResult WebSocketServer::Impl::with_session(ClientId id,
     return SendResult::ok;
 }
 
-std::size_t
-WebSocketServer::Impl::deliver_encoded(const std::vector<std::pair<ClientId, unsigned>>& targets,
-                                       const std::shared_ptr<const core::ByteBuffer>& frames,
-                                       bool /*binary*/, std::size_t payload_size) {
-    std::vector<std::vector<ClientId>> per_loop(loops.size());
-    for (const auto& [id, loop] : targets) {
-        per_loop[loop].push_back(id);
+std::size_t WebSocketServer::Impl::deliver_encoded(const std::vector<Target>& targets,
+                                                   std::span<const std::uint8_t> data,
+                                                   bool binary) {
+    // Encode once; compress once per window size that a recipient agreed to
+    // (RFC 7692 lets the server compress each message on its own, so one
+    // output with no back-references to earlier messages suits them all).
+    auto message = std::make_shared<detail::EncodedMessage>();
+    append_frame(message->plain, data, binary, false);
+    if (config.permessage_deflate && data.size() >= k_broadcast_compression_threshold) {
+        for (const Target& t : targets) {
+            const int w = t.deflate_window;
+            if (w == 0 || message->compressed[w]) {
+                continue;
+            }
+            core::DeflateParams params;
+            params.server_no_context_takeover = true;
+            params.server_max_window_bits = w;
+            core::Deflater deflater(params, core::Role::server, config.deflate.compression_level,
+                                    config.deflate.memory_level);
+            core::ByteBuffer payload;
+            deflater.compress(data, true, payload);
+            auto frame = std::make_shared<core::ByteBuffer>();
+            append_frame(*frame, payload.view(), binary, true);
+            message->compressed[w] = std::move(frame);
+        }
     }
+    std::vector<std::vector<ClientId>> per_loop(loops.size());
+    for (const Target& t : targets) {
+        per_loop[t.loop].push_back(t.id);
+    }
+    const std::size_t payload_size = data.size();
     std::size_t queued = 0;
     for (std::size_t i = 0; i < loops.size(); ++i) {
         if (per_loop[i].empty()) {
             continue;
         }
         detail::Loop& loop = *loops[i];
-        auto deliver = [this, &loop, frames, payload_size](const std::vector<ClientId>& ids) {
+        auto deliver = [this, &loop, message, payload_size](const std::vector<ClientId>& ids) {
             std::size_t n = 0;
             for (ClientId id : ids) {
                 detail::Session* session = loop.find(id);
-                if (session != nullptr && session->send_encoded(frames->view()) == SendResult::ok) {
+                if (session != nullptr && session->send_encoded(*message) == SendResult::ok) {
                     ++n;
                 }
             }
@@ -308,20 +335,20 @@ std::size_t WebSocketServer::broadcast(std::span<const std::uint8_t> data, bool 
     if (!binary && !core::is_valid_utf8(data)) {
         return 0;
     }
-    std::vector<std::pair<ClientId, unsigned>> targets;
+    std::vector<Impl::Target> targets;
     {
         const std::shared_lock lock(impl_->registry_mutex);
         targets.reserve(impl_->registry.size());
         for (const auto& [id, entry] : impl_->registry) {
             if (id != except) {
-                targets.emplace_back(id, entry.loop);
+                targets.push_back({id, entry.loop, entry.deflate_window});
             }
         }
     }
     if (targets.empty()) {
         return 0;
     }
-    return impl_->deliver_encoded(targets, encode_once(data, binary), binary, data.size());
+    return impl_->deliver_encoded(targets, data, binary);
 }
 
 std::size_t WebSocketServer::broadcast_text(std::string_view text, ClientId except) {
@@ -415,7 +442,7 @@ std::size_t WebSocketServer::publish(std::string_view channel, std::span<const s
     if (!binary && !core::is_valid_utf8(data)) {
         return 0;
     }
-    std::vector<std::pair<ClientId, unsigned>> targets;
+    std::vector<Impl::Target> targets;
     {
         const std::shared_lock lock(impl_->registry_mutex);
         const auto members = impl_->channel_members.find(channel);
@@ -425,14 +452,14 @@ std::size_t WebSocketServer::publish(std::string_view channel, std::span<const s
         for (ClientId id : members->second) {
             const auto it = impl_->registry.find(id);
             if (it != impl_->registry.end()) {
-                targets.emplace_back(id, it->second.loop);
+                targets.push_back({id, it->second.loop, it->second.deflate_window});
             }
         }
     }
     if (targets.empty()) {
         return 0;
     }
-    return impl_->deliver_encoded(targets, encode_once(data, binary), binary, data.size());
+    return impl_->deliver_encoded(targets, data, binary);
 }
 
 std::vector<std::string> WebSocketServer::channels(ClientId id) const {

@@ -143,6 +143,48 @@ TEST(Server, BroadcastWithExclusion) {
     EXPECT_EQ(b.next_message()->payload, "to all");
 }
 
+TEST(Server, CompressedBroadcastIsEncodedOnceAndKeepsConnectionsConsistent) {
+    RecordingHandler handler;
+    io::ServerConfig config = quiet_config();
+    config.permessage_deflate = true;
+    // Per-connection compressors keep their history, so a shared frame in
+    // between must make them forget it.
+    config.deflate.server_no_context_takeover = false;
+    RunningServer server(config, handler);
+    WsTestClient::Options deflate;
+    deflate.extensions = "permessage-deflate; client_max_window_bits";
+    WsTestClient compressed(server.port(), deflate);
+    WsTestClient::Options small_window;
+    small_window.extensions = "permessage-deflate; server_max_window_bits=10";
+    WsTestClient windowed(server.port(), small_window);
+    WsTestClient plain(server.port());
+    const auto a = handler.wait(ServerEvent::connect);
+    const auto b = handler.wait(ServerEvent::connect);
+    const auto c = handler.wait(ServerEvent::connect);
+    ASSERT_TRUE(a && b && c);
+    EXPECT_TRUE(a->info.compressed);
+    EXPECT_TRUE(b->info.compressed);
+    EXPECT_FALSE(c->info.compressed);
+    const std::string own = "a message for one client, repeated: " + std::string(200, 'o');
+    const std::string shared = "a broadcast for everyone, compressible " + std::string(300, 's');
+    for (int round = 0; round < 3; ++round) {
+        EXPECT_EQ(server->send_text(a->id, own), io::SendResult::ok);
+        EXPECT_EQ(server->broadcast_text(shared), 3u);
+        EXPECT_EQ(server->send_text(a->id, own), io::SendResult::ok);
+        auto m = compressed.next_message();
+        ASSERT_TRUE(m);
+        EXPECT_EQ(m->payload, own);
+        m = compressed.next_message();
+        ASSERT_TRUE(m);
+        EXPECT_EQ(m->payload, shared);
+        m = compressed.next_message();
+        ASSERT_TRUE(m);
+        EXPECT_EQ(m->payload, own) << "per-connection history survived the shared frame";
+        EXPECT_EQ(windowed.next_message()->payload, shared);
+        EXPECT_EQ(plain.next_message()->payload, shared);
+    }
+}
+
 TEST(Server, DisconnectSendsCloseAndReportsIt) {
     RecordingHandler handler;
     RunningServer server(quiet_config(), handler);

@@ -149,7 +149,10 @@ public:
     /// Queues bytes that already form complete frames (a broadcast encoded
     /// once for many connections). Server role only; refused while a
     /// fragmented message is being sent or after close (invalid_state).
-    Error send_encoded(std::span<const std::uint8_t> frames);
+    /// `compressed`: the frames carry a permessage-deflate message made by
+    /// another compressor (requires deflate agreed; local_bad_argument
+    /// otherwise); our own compressor then forgets its history.
+    Error send_encoded(std::span<const std::uint8_t> frames, bool compressed = false);
 
     /// Bytes waiting to be written; valid until the next non-const call.
     std::span<const std::uint8_t> data_to_send() const noexcept {

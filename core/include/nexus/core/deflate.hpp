@@ -146,6 +146,13 @@ public:
     /// True once the zlib stream exists (after the first non-empty input).
     bool has_stream() const noexcept { return state_ != nullptr; }
 
+    /// Forgets the history, as if no message had been compressed yet. The
+    /// connection calls it when a message compressed elsewhere (a broadcast
+    /// encoded once) went out in between: the peer's window then holds data
+    /// this compressor never saw, so it must not refer back (RFC 7692 §7.1.1
+    /// lets a sender reset at any message boundary). Call between messages.
+    void reset() noexcept;
+
 private:
     struct State;
     State& state();
