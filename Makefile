@@ -5,6 +5,8 @@
 #   make test    everything: Release build, sanitizer build, every test suite
 #   make build   Release build into build/
 #   make bench   build and run the benchmarks
+#   make bench-servers   nexus-socket echo against other libraries' servers
+#                (QUICK=1 for a short run; see scripts/bench-servers)
 #   make fuzz    run every libFuzzer target for FUZZ_SECONDS (default 30) each
 #   make format  rewrite our sources with clang-format
 
@@ -16,7 +18,7 @@ FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 30
 JOBS         ?= $(shell nproc)
 
-.PHONY: deps build build-asan build-tsan test bench fuzz format serve clean
+.PHONY: deps build build-asan build-tsan test bench bench-servers fuzz format serve clean
 
 deps:
 	@scripts/install-deps
@@ -45,6 +47,12 @@ test: build build-asan build-tsan
 
 bench: build
 	@$(BUILD)/bin/nexus-core-bench --benchmark_counters_tabular=true
+
+# Echo servers of other WebSocket libraries (bench/servers/, built into
+# build/bench-servers/) under `nexus-socket bench`; table in
+# build/bench-servers/results.md. QUICK=1, ROUNDS, DURATION: see the script.
+bench-servers: build
+	@scripts/bench-servers --build $(BUILD)
 
 fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

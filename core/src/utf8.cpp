@@ -43,46 +43,84 @@ bool Utf8Validator::feed(const std::uint8_t* bytes, std::size_t n) noexcept {
     if (failed_) {
         return false;
     }
+    // The state lives in locals for the loop: stores to members could alias
+    // the input bytes, and the compiler would have to reload them each time.
+    unsigned needed = needed_;
+    unsigned low = low_;
+    unsigned high = high_;
+    const auto fail = [this] {
+        failed_ = true;
+        return false;
+    };
     std::size_t i = 0;
+    // Finish a code point that the previous call left open.
+    while (needed != 0 && i < n) {
+        const unsigned b = bytes[i++];
+        if (b < low || b > high) {
+            return fail();
+        }
+        low = 0x80;
+        high = 0xBF;
+        --needed;
+    }
     while (i < n) {
-        if (needed_ == 0) {
+        const unsigned lead = bytes[i];
+        if (lead < 0x80) {
             i = skip_ascii(bytes, i, n);
-            if (i == n) {
-                break;
-            }
-            const std::uint8_t lead = bytes[i++];
-            // RFC 3629 §4: C0, C1 (overlong 2-byte) and F5..FF never appear.
-            if (lead < 0xC2) {
-                failed_ = true;
-                return false;
-            }
-            if (lead < 0xE0) {
-                needed_ = 1;
-                low_ = 0x80;
-                high_ = 0xBF;
-            } else if (lead < 0xF0) {
-                needed_ = 2;
-                low_ = lead == 0xE0 ? 0xA0 : 0x80;  // E0 80..9F would be overlong
-                high_ = lead == 0xED ? 0x9F : 0xBF; // ED A0..BF are surrogates
-            } else if (lead < 0xF5) {
-                needed_ = 3;
-                low_ = lead == 0xF0 ? 0x90 : 0x80;  // F0 80..8F would be overlong
-                high_ = lead == 0xF4 ? 0x8F : 0xBF; // F4 90.. is above U+10FFFF
-            } else {
-                failed_ = true;
-                return false;
-            }
             continue;
         }
-        const std::uint8_t b = bytes[i++];
-        if (b < low_ || b > high_) {
-            failed_ = true;
-            return false;
+        // RFC 3629 §4: C0, C1 (overlong 2-byte) and F5..FF never appear;
+        // the first continuation byte's range excludes overlongs (E0, F0),
+        // surrogates (ED) and code points above U+10FFFF (F4).
+        std::size_t length = 2;
+        unsigned first_low = 0x80;
+        unsigned first_high = 0xBF;
+        if (lead < 0xC2) {
+            return fail();
         }
-        low_ = 0x80;
-        high_ = 0xBF;
-        --needed_;
+        if (lead >= 0xE0) {
+            if (lead < 0xF0) {
+                length = 3;
+                first_low = lead == 0xE0 ? 0xA0 : 0x80;
+                first_high = lead == 0xED ? 0x9F : 0xBF;
+            } else if (lead < 0xF5) {
+                length = 4;
+                first_low = lead == 0xF0 ? 0x90 : 0x80;
+                first_high = lead == 0xF4 ? 0x8F : 0xBF;
+            } else {
+                return fail();
+            }
+        }
+        if (i + length <= n) {
+            // The whole code point is here: check it without touching state.
+            const unsigned b1 = bytes[i + 1];
+            if (b1 < first_low || b1 > first_high ||
+                (length >= 3 && (bytes[i + 2] & 0xC0) != 0x80) ||
+                (length == 4 && (bytes[i + 3] & 0xC0) != 0x80)) {
+                return fail();
+            }
+            i += length;
+            continue;
+        }
+        // It continues in the next call: check what is here (fail fast) and
+        // remember what the rest must be.
+        ++i;
+        needed = static_cast<unsigned>(length - 1);
+        low = first_low;
+        high = first_high;
+        while (i < n) {
+            const unsigned b = bytes[i++];
+            if (b < low || b > high) {
+                return fail();
+            }
+            low = 0x80;
+            high = 0xBF;
+            --needed;
+        }
     }
+    needed_ = static_cast<std::uint8_t>(needed);
+    low_ = static_cast<std::uint8_t>(low);
+    high_ = static_cast<std::uint8_t>(high);
     return true;
 }
 
