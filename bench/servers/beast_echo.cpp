@@ -40,8 +40,8 @@ public:
 
     void start() {
         ws_.auto_fragment(false);
-        ws_.set_option(ws::stream_base::timeout{std::chrono::seconds(30),
-                                                ws::stream_base::none(), false});
+        ws_.set_option(
+            ws::stream_base::timeout{std::chrono::seconds(30), ws::stream_base::none(), false});
         ws_.async_accept([self = shared_from_this()](beast::error_code ec) {
             if (!ec) {
                 g_sessions.insert(self.get());
@@ -72,7 +72,8 @@ private:
     void on_read() {
         const bool text = ws_.got_text();
         if (g_broadcast) {
-            auto message = std::make_shared<const std::string>(beast::buffers_to_string(buffer_.data()));
+            auto message =
+                std::make_shared<const std::string>(beast::buffers_to_string(buffer_.data()));
             buffer_.consume(buffer_.size());
             for (Session* each : g_sessions) {
                 each->enqueue(message, text);
@@ -81,13 +82,14 @@ private:
             return;
         }
         ws_.text(text);
-        ws_.async_write(buffer_.data(), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-            if (ec) {
-                return;
-            }
-            self->buffer_.consume(self->buffer_.size());
-            self->read();
-        });
+        ws_.async_write(buffer_.data(),
+                        [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            if (ec) {
+                                return;
+                            }
+                            self->buffer_.consume(self->buffer_.size());
+                            self->read();
+                        });
     }
 
     void write_next() {

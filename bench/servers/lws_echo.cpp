@@ -63,9 +63,8 @@ int callback(struct lws* wsi, enum lws_callback_reasons reason, void* user, void
         if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) != 0) {
             return 0;
         }
-        auto m = std::make_shared<Message>(
-            Message{std::exchange(c->partial, std::string(LWS_PRE, '\0')),
-                    lws_frame_is_binary(wsi) != 0});
+        auto m = std::make_shared<Message>(Message{
+            std::exchange(c->partial, std::string(LWS_PRE, '\0')), lws_frame_is_binary(wsi) != 0});
         if (!g_broadcast) {
             enqueue(c, std::move(m));
             return 0;

@@ -76,8 +76,8 @@ public:
 
 class Factory : public Poco::Net::HTTPRequestHandlerFactory {
 public:
-    Poco::Net::HTTPRequestHandler* createRequestHandler(
-        const Poco::Net::HTTPServerRequest&) override {
+    Poco::Net::HTTPRequestHandler*
+    createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
         return new EchoHandler;
     }
 };

@@ -48,8 +48,8 @@ int main(int argc, char** argv) {
     // The socket init handler runs before accept(); the pre-init one after.
     server.set_tcp_pre_init_handler([&server](Handle hdl) {
         boost::system::error_code ignored;
-        server.get_con_from_hdl(hdl)->get_socket().set_option(
-            boost::asio::ip::tcp::no_delay(true), ignored);
+        server.get_con_from_hdl(hdl)->get_socket().set_option(boost::asio::ip::tcp::no_delay(true),
+                                                              ignored);
     });
     server.set_message_handler([&](Handle hdl, Server::message_ptr msg) {
         websocketpp::lib::error_code ec;

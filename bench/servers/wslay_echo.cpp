@@ -18,13 +18,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace {
@@ -32,6 +34,7 @@ namespace {
 struct Conn {
     int fd = -1;
     bool upgraded = false;
+    bool dead = false;    // closed; freed once the current epoll batch is done
     std::string head;     // HTTP request bytes until the upgrade is answered
     std::string leftover; // bytes read past the request, fed to wslay first
     wslay_event_context_ptr ctx = nullptr;
@@ -40,8 +43,9 @@ struct Conn {
 
 int g_epoll = -1;
 bool g_broadcast = false;
-std::unordered_map<int, Conn*> g_conns;
-std::vector<Conn*> g_dirty; // connections given output by a broadcast
+std::unordered_set<Conn*> g_conns;
+std::vector<Conn*> g_dirty;     // connections given output by a broadcast
+std::vector<Conn*> g_graveyard; // closed during the current batch
 
 ssize_t on_recv(wslay_event_context_ptr ctx, uint8_t* buf, size_t len, int, void* user) {
     auto* c = static_cast<Conn*>(user);
@@ -84,23 +88,20 @@ void on_message(wslay_event_context_ptr ctx, const wslay_event_on_msg_recv_arg* 
         wslay_event_queue_msg(ctx, &msg);
         return;
     }
-    for (auto& [fd, other] : g_conns) {
+    for (Conn* other : g_conns) {
         if (other->upgraded && wslay_event_queue_msg(other->ctx, &msg) == 0) {
             g_dirty.push_back(other);
         }
     }
 }
 
+/// Closes C's socket (which leaves the epoll set); C itself stays allocated,
+/// marked dead, until the batch that may still name it is done.
 void close_conn(Conn* c) {
-    g_conns.erase(c->fd);
-    ::close(c->fd); // also leaves the epoll set
-    if (c->ctx != nullptr) {
-        wslay_event_context_free(c->ctx);
-    }
-    for (auto& d : g_dirty) {
-        d = d == c ? nullptr : d;
-    }
-    delete c;
+    g_conns.erase(c);
+    ::close(c->fd);
+    c->dead = true;
+    g_graveyard.push_back(c);
 }
 
 /// Sec-WebSocket-Accept for KEY (RFC 6455 §4.2.2, item 5.4).
@@ -151,10 +152,10 @@ bool read_handshake(Conn* c) {
         while (to > from && c->head[to - 1] == ' ') {
             --to;
         }
-        const std::string reply =
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-            "Connection: Upgrade\r\nSec-WebSocket-Accept: " +
-            accept_value(std::string_view(c->head).substr(from, to - from)) + "\r\n\r\n";
+        const std::string reply = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                                  "Connection: Upgrade\r\nSec-WebSocket-Accept: " +
+                                  accept_value(std::string_view(c->head).substr(from, to - from)) +
+                                  "\r\n\r\n";
         // A fresh socket's send buffer takes the ~130-byte answer whole.
         if (::send(c->fd, reply.data(), reply.size(), MSG_NOSIGNAL) !=
             static_cast<ssize_t>(reply.size())) {
@@ -163,7 +164,7 @@ bool read_handshake(Conn* c) {
         c->leftover = c->head.substr(end + 4);
         c->head.clear();
         c->head.shrink_to_fit();
-        static const wslay_event_callbacks callbacks{on_recv, on_send, nullptr, nullptr,
+        static const wslay_event_callbacks callbacks{on_recv, on_send, nullptr,   nullptr,
                                                      nullptr, nullptr, on_message};
         if (wslay_event_context_server_init(&c->ctx, &callbacks, c) != 0) {
             return false;
@@ -184,7 +185,7 @@ bool flush(Conn* c) {
     }
     const std::uint32_t want = EPOLLIN | (wslay_event_want_write(c->ctx) ? EPOLLOUT : 0U);
     if (want != c->events) {
-        epoll_event ev{want, {.fd = c->fd}};
+        epoll_event ev{want, {.ptr = c}};
         epoll_ctl(g_epoll, EPOLL_CTL_MOD, c->fd, &ev);
         c->events = want;
     }
@@ -227,33 +228,29 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
 
     g_epoll = epoll_create1(0);
-    epoll_event lev{EPOLLIN, {.fd = lfd}};
+    epoll_event lev{EPOLLIN, {.ptr = nullptr}};
     epoll_ctl(g_epoll, EPOLL_CTL_ADD, lfd, &lev);
     std::vector<epoll_event> events(1024);
     for (;;) {
         const int n = epoll_wait(g_epoll, events.data(), static_cast<int>(events.size()), -1);
         for (int i = 0; i < n; ++i) {
-            // Looked up by descriptor: an earlier event of this batch may
-            // have closed the connection.
-            const int efd = events[i].data.fd;
-            if (efd == lfd) {
+            auto* c = static_cast<Conn*>(events[i].data.ptr);
+            if (c == nullptr) { // the listening socket
                 int fd;
                 while ((fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK)) >= 0) {
                     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
                     auto* nc = new Conn;
                     nc->fd = fd;
                     nc->events = EPOLLIN;
-                    g_conns[fd] = nc;
-                    epoll_event ev{EPOLLIN, {.fd = fd}};
+                    g_conns.insert(nc);
+                    epoll_event ev{EPOLLIN, {.ptr = nc}};
                     epoll_ctl(g_epoll, EPOLL_CTL_ADD, fd, &ev);
                 }
                 continue;
             }
-            const auto found = g_conns.find(efd);
-            if (found == g_conns.end()) {
+            if (c->dead) {
                 continue;
             }
-            Conn* c = found->second;
             if (!c->upgraded) {
                 if (!read_handshake(c) || (c->upgraded && !c->leftover.empty() &&
                                            (wslay_event_recv(c->ctx) != 0 || !flush(c)))) {
@@ -268,15 +265,18 @@ int main(int argc, char** argv) {
             }
         }
         // Broadcast output queued on other connections goes out once per wakeup.
-        std::vector<Conn*> dirty;
-        dirty.swap(g_dirty);
-        for (Conn* c : dirty) {
-            if (c != nullptr && c->upgraded && !flush(c)) {
+        for (Conn* c : g_dirty) {
+            if (!c->dead && !flush(c)) {
                 close_conn(c);
-                for (auto& d : dirty) {
-                    d = d == c ? nullptr : d;
-                }
             }
         }
+        g_dirty.clear();
+        for (Conn* c : g_graveyard) {
+            if (c->ctx != nullptr) {
+                wslay_event_context_free(c->ctx);
+            }
+            delete c;
+        }
+        g_graveyard.clear();
     }
 }

@@ -78,6 +78,8 @@ private:
     void dispatch_events();
     void mark_dirty();
     void finish(std::uint16_t code, std::string_view reason);
+    template <typename Call>
+    void guarded(const char* what, Call&& call) noexcept;
     void close_socket() noexcept;
 
     Loop& loop_;

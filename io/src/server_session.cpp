@@ -21,6 +21,23 @@ constexpr int k_reads_per_wakeup = 4;
 
 } // namespace
 
+template <typename Call>
+void Session::guarded(const char* what, Call&& call) noexcept {
+    // An exception from the application's handler must not unwind through
+    // the event loop: it is reported, and the loop carries on.
+    try {
+        call();
+    } catch (const std::exception& e) {
+        log(LogLevel::error, "{} threw for client {}: {}", what, id_, e.what());
+        try {
+            loop_.server.handler.on_error(id_, std::string(what) + " threw: " + e.what());
+        } catch (...) {
+        }
+    } catch (...) {
+        log(LogLevel::error, "{} threw for client {}", what, id_);
+    }
+}
+
 Session::Session(Loop& loop, const Poco::Net::StreamSocket& socket, ClientId id, std::string peer)
     : loop_(loop), socket_(socket), fd_(socket.impl()->sockfd()), id_(id), peer_(std::move(peer)) {
     const auto now = Clock::now();
@@ -256,7 +273,7 @@ void Session::accept_handshake(std::span<std::uint8_t> rest) {
     server.counters.connections_total.fetch_add(1, std::memory_order_relaxed);
     server.register_client(info, loop_.index, deflate ? deflate->server_max_window_bits : 0);
     mark_dirty();
-    server.handler.on_connect(id_, *info);
+    guarded("on_connect", [&] { server.handler.on_connect(id_, *info); });
     if (!rest.empty() && phase_ == Phase::open) {
         on_websocket_data(rest); // frames that came with the request (§4.2.2 allows it)
     }
@@ -306,7 +323,10 @@ void Session::dispatch_events() {
             }
             server.counters.messages_in.fetch_add(1, std::memory_order_relaxed);
             server.counters.bytes_in.fetch_add(event.payload.size(), std::memory_order_relaxed);
-            server.handler.on_message(id_, event.payload, event.type == core::EventType::binary);
+            guarded("on_message", [&] {
+                server.handler.on_message(id_, event.payload,
+                                          event.type == core::EventType::binary);
+            });
             break;
         }
         case core::EventType::ping:
@@ -542,7 +562,7 @@ void Session::finish(std::uint16_t code, std::string_view reason) {
     if (connected_) {
         connected_ = false;
         loop_.server.unregister_client(id_);
-        loop_.server.handler.on_disconnect(id_, code, reason);
+        guarded("on_disconnect", [&] { loop_.server.handler.on_disconnect(id_, code, reason); });
     }
 }
 

@@ -93,6 +93,27 @@ TEST(Server, LargeEchoSurvivesAFullSendBuffer) {
     }
 }
 
+TEST(Server, AHandlerThatThrowsDoesNotTakeTheServerDown) {
+    RecordingHandler handler;
+    handler.on_message_hook = [](io::ClientId, const std::string& data, bool) {
+        if (data == "boom") {
+            throw std::runtime_error("application bug");
+        }
+    };
+    io::WebSocketServer* s = nullptr;
+    RunningServer server(quiet_config(), handler);
+    s = &*server;
+    WsTestClient client(server.port());
+    const auto id = handler.wait(ServerEvent::connect)->id;
+    client.send_text("boom");
+    const auto error = handler.wait(ServerEvent::error);
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->id, id) << error->data;
+    EXPECT_NE(error->data.find("application bug"), std::string::npos);
+    EXPECT_EQ(s->send_text(id, "still here"), io::SendResult::ok);
+    EXPECT_EQ(client.next_message()->payload, "still here");
+}
+
 TEST(Server, ClientInfoAndUniqueIds) {
     RecordingHandler handler;
     io::ServerConfig config = quiet_config();
