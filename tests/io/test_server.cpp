@@ -631,6 +631,44 @@ TEST(Server, AThousandConcurrentClients) {
     }
 }
 
+TEST(Server, ConnectionsStillInTheirHandshakeAreCapped) {
+    rlimit limit{};
+    getrlimit(RLIMIT_NOFILE, &limit);
+    limit.rlim_cur = std::max<rlim_t>(limit.rlim_cur, std::min<rlim_t>(limit.rlim_max, 4096));
+    setrlimit(RLIMIT_NOFILE, &limit);
+    ASSERT_GE(limit.rlim_cur, 2200u) << "needs a higher open-file limit";
+    RecordingHandler handler;
+    io::ServerConfig config = quiet_config();
+    config.max_clients = 0; // the cap is max_clients + 1024
+    RunningServer server(config, handler);
+    std::vector<std::unique_ptr<Poco::Net::StreamSocket>> silent;
+    for (int i = 0; i < 1024; ++i) {
+        auto s = std::make_unique<Poco::Net::StreamSocket>();
+        s->connect(Poco::Net::SocketAddress("127.0.0.1", server.port()));
+        silent.push_back(std::move(s)); // connected, never says a word
+    }
+    // One more, once the server has taken all of the above: closed at once.
+    const auto accepted_all = [&] {
+        return server->stats().dropped[static_cast<int>(io::DropReason::pending_limit)] > 0;
+    };
+    bool refused = false;
+    for (int attempt = 0; attempt < 50 && !refused; ++attempt) {
+        Poco::Net::StreamSocket extra;
+        extra.connect(Poco::Net::SocketAddress("127.0.0.1", server.port()));
+        extra.setReceiveTimeout(Poco::Timespan(2, 0));
+        char byte = 0;
+        int n = -1;
+        try {
+            n = extra.receiveBytes(&byte, 1);
+        } catch (const Poco::Exception&) {
+            n = -1; // still open when the bound ran out: not yet over the cap
+        }
+        refused = n == 0 && accepted_all();
+    }
+    EXPECT_TRUE(refused);
+    EXPECT_GE(server->stats().dropped[static_cast<int>(io::DropReason::pending_limit)], 1u);
+}
+
 TEST(Server, NoDescriptorGrowthOverManyConnections) {
     RecordingHandler handler;
     RunningServer server(quiet_config(), handler);
