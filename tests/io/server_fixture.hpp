@@ -4,8 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <dirent.h>
+#include <unistd.h>
+
 #include <condition_variable>
 #include <deque>
+#include <fstream>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -16,6 +20,32 @@
 #include "ws_test_client.hpp"
 
 namespace nexus::testing {
+
+inline io::ServerConfig quiet_config() {
+    io::ServerConfig c;
+    c.log_level = io::LogLevel::off;
+    return c;
+}
+
+/// Resident memory of this process (/proc/self/statm).
+inline std::size_t resident_bytes() {
+    std::ifstream statm("/proc/self/statm");
+    std::size_t pages = 0;
+    std::size_t resident = 0;
+    statm >> pages >> resident;
+    return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+
+/// Open file descriptors of this process.
+inline std::size_t open_fds() {
+    std::size_t n = 0;
+    DIR* dir = opendir("/proc/self/fd");
+    while (readdir(dir) != nullptr) {
+        ++n;
+    }
+    closedir(dir);
+    return n;
+}
 
 struct ServerEvent {
     enum Kind { connect, message, disconnect, error } kind = connect;

@@ -12,7 +12,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-io::ServerConfig quiet_config() {
+io::ServerConfig chat_config() {
     io::ServerConfig c;
     c.log_level = io::LogLevel::off;
     c.subprotocols = {"chat"};
@@ -44,7 +44,7 @@ TEST(Client, TalksToOurServer) {
     handler.on_message_hook = [&s](io::ClientId id, const std::string& data, bool binary) {
         s->send(id, {reinterpret_cast<const std::uint8_t*>(data.data()), data.size()}, binary);
     };
-    RunningServer server(quiet_config(), handler);
+    RunningServer server(chat_config(), handler);
     s = &*server;
     io::ClientOptions options;
     options.subprotocols = {"chat"};
@@ -84,7 +84,7 @@ TEST(Client, TalksToOurServer) {
 
 TEST(Client, ReceiveTimesOutWithinItsBound) {
     RecordingHandler handler;
-    RunningServer server(quiet_config(), handler);
+    RunningServer server(chat_config(), handler);
     io::WebSocketClient client("ws://127.0.0.1:" + std::to_string(server.port()) + "/");
     const auto started = std::chrono::steady_clock::now();
     EXPECT_FALSE(client.receive(100ms));
@@ -128,7 +128,7 @@ TEST(Client, ErrorsSayWhichStepFailed) {
     }
     // A refusal with a status: the status is reported.
     RecordingHandler handler;
-    io::ServerConfig config = quiet_config();
+    io::ServerConfig config = chat_config();
     config.max_clients = 0;
     RunningServer server(config, handler);
     try {
