@@ -93,6 +93,7 @@ private:
     bool write_watched_ = false;
     bool eof_ = false;
     bool closed_locally_ = false; // we sent the first close frame
+    bool active_ = false;         // read or wrote since the last tick (keeps buffers)
 
     std::unique_ptr<core::ServerHandshake> handshake_;
     std::unique_ptr<core::Connection> ws_;

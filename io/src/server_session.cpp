@@ -92,6 +92,7 @@ void Session::read_available() {
             eof_ = true;
         } else {
             last_received_ = Clock::now();
+            active_ = true;
         }
         const std::span<std::uint8_t> data(buffer, n);
         switch (phase_) {
@@ -458,6 +459,13 @@ void Session::tick(Clock::time_point now) {
     case Phase::open:
         break;
     }
+    // Buffers are kept while a connection is busy (no allocation per
+    // message) and handed back once it was quiet for a whole tick, so idle
+    // connections hold no buffer memory.
+    if (!active_ && !ws_->wants_write()) {
+        ws_->release_buffers();
+    }
+    active_ = false;
     if (ws_->close_sent()) {
         if (now >= deadline_) {
             finish(close_code_, close_reason_); // the peer never finished the close handshake
@@ -541,9 +549,7 @@ void Session::flush() {
             finish(close_code_, close_reason_);
             return;
         }
-        if (!ws_->wants_write()) {
-            ws_->release_buffers();
-        }
+        active_ = true;
     }
     const bool pending = !http_done || (ws_ && ws_->wants_write());
     if (pending != write_watched_) {
