@@ -53,15 +53,23 @@ bool Utf8Validator::feed(const std::uint8_t* bytes, std::size_t n) noexcept {
         return false;
     };
     std::size_t i = 0;
-    // Finish a code point that the previous call left open.
-    while (needed != 0 && i < n) {
-        const unsigned b = bytes[i++];
-        if (b < low || b > high) {
-            return fail();
+    // Checks continuation bytes one at a time while a code point is open;
+    // false on a byte outside the allowed range.
+    const auto continue_code_point = [&] {
+        while (needed != 0 && i < n) {
+            const unsigned b = bytes[i++];
+            if (b < low || b > high) {
+                return false;
+            }
+            low = 0x80;
+            high = 0xBF;
+            --needed;
         }
-        low = 0x80;
-        high = 0xBF;
-        --needed;
+        return true;
+    };
+    // Finish a code point that the previous call left open.
+    if (!continue_code_point()) {
+        return fail();
     }
     while (i < n) {
         const unsigned lead = bytes[i];
@@ -108,14 +116,8 @@ bool Utf8Validator::feed(const std::uint8_t* bytes, std::size_t n) noexcept {
         needed = static_cast<unsigned>(length - 1);
         low = first_low;
         high = first_high;
-        while (i < n) {
-            const unsigned b = bytes[i++];
-            if (b < low || b > high) {
-                return fail();
-            }
-            low = 0x80;
-            high = 0xBF;
-            --needed;
+        if (!continue_code_point()) {
+            return fail();
         }
     }
     needed_ = static_cast<std::uint8_t>(needed);

@@ -77,6 +77,8 @@ private:
     void on_websocket_data(std::span<std::uint8_t> data);
     void dispatch_events();
     void mark_dirty();
+    /// After a message was queued: schedules the write, enforces the limit.
+    SendResult queued();
     void finish(std::uint16_t code, std::string_view reason);
     template <typename Call>
     void guarded(const char* what, Call&& call) noexcept;

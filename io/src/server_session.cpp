@@ -379,14 +379,7 @@ SendResult Session::send(std::span<const std::uint8_t> data, bool binary) {
     counters.messages_out.fetch_add(1, std::memory_order_relaxed);
     counters.bytes_out.fetch_add(data.size(), std::memory_order_relaxed);
     last_message_ = Clock::now();
-    mark_dirty();
-    if (queued_bytes() > loop_.server.config.max_send_queue) {
-        loop_.server.counters.dropped[static_cast<int>(DropReason::send_queue_full)].fetch_add(
-            1, std::memory_order_relaxed);
-        close(1008, "send queue limit exceeded (slow reader)");
-        return SendResult::queue_full;
-    }
-    return SendResult::ok;
+    return queued();
 }
 
 SendResult Session::send_encoded(const EncodedMessage& message) {
@@ -401,7 +394,13 @@ SendResult Session::send_encoded(const EncodedMessage& message) {
     if (e != core::Error::ok) {
         return SendResult::closing;
     }
+    return queued();
+}
+
+SendResult Session::queued() {
     mark_dirty();
+    // A reader slower than what is sent to it is cut off before its queue
+    // can hold more than max_send_queue (plus the message that crossed it).
     if (queued_bytes() > loop_.server.config.max_send_queue) {
         loop_.server.counters.dropped[static_cast<int>(DropReason::send_queue_full)].fetch_add(
             1, std::memory_order_relaxed);

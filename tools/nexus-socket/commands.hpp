@@ -2,6 +2,8 @@
 // 0 done, 1 failure (printed), 2 usage error.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -26,8 +28,15 @@ io::ServerConfig server_config_from(const Options& options);
 /// The text that --help of a server subcommand prints for the common options.
 const char* server_options_help();
 
-/// Runs `server` until stop() or SIGINT/SIGTERM (which stop it gracefully).
-/// Returns 0, or 1 with a message when the server cannot start.
-int run_until_signal(io::WebSocketServer& server);
+/// For a server subcommand: prints `usage` and the common options when
+/// --help was given (returns true: the command is done); throws UsageError
+/// on a positional argument.
+bool server_help_requested(const Options& options, const char* usage);
+
+/// Starts `server`, calls `announce(port)` once it listens, and runs until
+/// stop() or SIGINT/SIGTERM (which stop it gracefully). Returns 0, or 1 with
+/// a message naming `config`'s address when the server cannot listen.
+int run_until_signal(io::WebSocketServer& server, const io::ServerConfig& config,
+                     const std::function<void(std::uint16_t port)>& announce);
 
 } // namespace nexus::tool

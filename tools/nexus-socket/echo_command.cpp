@@ -37,12 +37,8 @@ constexpr const char* k_usage =
 
 int echo_command(const std::vector<std::string>& args) {
     const Options options(args, server_valued_options(), server_flag_options({"broadcast"}));
-    if (options.has("help")) {
-        std::printf("%s%s", k_usage, server_options_help());
+    if (server_help_requested(options, k_usage)) {
         return 0;
-    }
-    if (!options.positional().empty()) {
-        throw UsageError("unexpected argument " + options.positional().front());
     }
     io::ServerConfig config = server_config_from(options);
     // What conformance suites send: messages up to 16 MiB, echoed whole.
@@ -61,17 +57,9 @@ int echo_command(const std::vector<std::string>& args) {
     EchoHandler handler(options.has("broadcast"));
     io::WebSocketServer instance(config, handler);
     handler.attach(instance);
-    try {
-        instance.start();
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "nexus-socket: cannot listen on %s:%u: %s\n", config.host.c_str(),
-                     config.port, e.what());
-        return 1;
-    }
-    // Scripts start us with --port 0 and read the port from this line.
-    std::printf("echo server listening on ws://%s:%u/\n", config.host.c_str(), instance.port());
-    std::fflush(stdout);
-    return run_until_signal(instance);
+    return run_until_signal(instance, config, [&config](std::uint16_t port) {
+        std::printf("echo server listening on ws://%s:%u/\n", config.host.c_str(), port);
+    });
 }
 
 } // namespace nexus::tool

@@ -70,12 +70,8 @@ constexpr const char* k_usage = "usage: nexus-socket serve [options]\n"
 
 int serve_command(const std::vector<std::string>& args) {
     const Options options(args, server_valued_options(), server_flag_options());
-    if (options.has("help")) {
-        std::printf("%s%s", k_usage, server_options_help());
+    if (server_help_requested(options, k_usage)) {
         return 0;
-    }
-    if (!options.positional().empty()) {
-        throw UsageError("unexpected argument " + options.positional().front());
     }
     io::ServerConfig config = server_config_from(options);
     if (config.static_dir.empty()) {
@@ -84,17 +80,10 @@ int serve_command(const std::vector<std::string>& args) {
     ChatHandler handler;
     io::WebSocketServer instance(config, handler);
     handler.attach(instance);
-    try {
-        instance.start();
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "nexus-socket: cannot listen on %s:%u: %s\n", config.host.c_str(),
-                     config.port, e.what());
-        return 1;
-    }
-    std::printf("WebSocket chat server running on ws://%s:%u (page: http://%s:%u/)\n",
-                config.host.c_str(), instance.port(), config.host.c_str(), instance.port());
-    std::fflush(stdout);
-    return run_until_signal(instance);
+    return run_until_signal(instance, config, [&config](std::uint16_t port) {
+        std::printf("WebSocket chat server running on ws://%s:%u (page: http://%s:%u/)\n",
+                    config.host.c_str(), port, config.host.c_str(), port);
+    });
 }
 
 } // namespace nexus::tool

@@ -132,7 +132,19 @@ io::ServerConfig server_config_from(const Options& o) {
     return c;
 }
 
-int run_until_signal(io::WebSocketServer& server) {
+bool server_help_requested(const Options& options, const char* usage) {
+    if (options.has("help")) {
+        std::printf("%s%s", usage, server_options_help());
+        return true;
+    }
+    if (!options.positional().empty()) {
+        throw UsageError("unexpected argument " + options.positional().front());
+    }
+    return false;
+}
+
+int run_until_signal(io::WebSocketServer& server, const io::ServerConfig& config,
+                     const std::function<void(std::uint16_t port)>& announce) {
     // Signals go to one waiting thread, never into the loops.
     sigset_t signals;
     sigemptyset(&signals);
@@ -143,12 +155,17 @@ int run_until_signal(io::WebSocketServer& server) {
     try {
         server.start();
     } catch (const Poco::Exception& e) {
-        std::fprintf(stderr, "nexus-socket: cannot listen: %s\n", e.displayText().c_str());
+        std::fprintf(stderr, "nexus-socket: cannot listen on %s:%u: %s\n", config.host.c_str(),
+                     config.port, e.displayText().c_str());
         return 1;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "nexus-socket: cannot listen: %s\n", e.what());
+        std::fprintf(stderr, "nexus-socket: cannot listen on %s:%u: %s\n", config.host.c_str(),
+                     config.port, e.what());
         return 1;
     }
+    // Scripts start us with --port 0 and read the port from this line.
+    announce(server.port());
+    std::fflush(stdout);
     std::thread watcher([&server, signals] {
         int received = 0;
         sigwait(&signals, &received);
