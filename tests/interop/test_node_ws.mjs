@@ -126,3 +126,41 @@ test('SIGTERM closes every client with 1001 and exits 0', async () => {
   const [status] = await exited;
   assert.equal(status, 0);
 });
+
+for (const deflate of [false, true]) {
+  test(`our client (connect --echo) against a ws server ${deflate ? 'with' : 'without'} permessage-deflate`, async (t) => {
+    const { WebSocketServer } = await import('ws');
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: deflate });
+    await once(server, 'listening');
+    t.after(() => server.close());
+    const { port } = server.address();
+    const messages = ['hello', 'κόσμε 🎉', 'x'.repeat(70000), Buffer.from([0, 1, 255]), Buffer.alloc(0)];
+    const done = new Promise((resolve, reject) => {
+      server.on('connection', (ws, request) => {
+        if (deflate) assert.match(request.headers['sec-websocket-extensions'] || '', /permessage-deflate/);
+        const received = [];
+        let next = 0;
+        const sendNext = () => {
+          const m = messages[next++];
+          ws.send(m, { binary: Buffer.isBuffer(m) });
+        };
+        ws.on('message', (data, isBinary) => {
+          received.push(isBinary ? Buffer.from(data) : data.toString('utf8'));
+          if (next < messages.length) sendNext();
+          else ws.close(1000, 'done');
+        });
+        ws.on('close', () => resolve(received));
+        ws.on('error', reject);
+        sendNext();
+      });
+    });
+    const client = spawn(binary, ['connect', '--echo', ...(deflate ? ['--deflate'] : []),
+                                  `ws://127.0.0.1:${port}/echo`]);
+    const exited = once(client, 'exit');
+    const received = await done;
+    assert.equal(received.length, messages.length);
+    messages.forEach((m, i) => assert.deepEqual(received[i], m));
+    const [status] = await exited;
+    assert.equal(status, 0);
+  });
+}
