@@ -174,7 +174,7 @@ Connection::Step Connection::begin_frame(Event& event) {
     }
     remaining_ = length;
     frame_offset_ = 0;
-    control_have_ = 0;
+    control_.clear();
 
     const std::size_t available = in_.size() - in_pos_;
     if (length <= available) {
@@ -221,10 +221,7 @@ Connection::Step Connection::take_payload(Event& event) {
 
     const bool frame_done = remaining_ == 0;
     if (is_control(frame_.opcode)) {
-        if (!chunk.empty()) {
-            std::memcpy(control_ + control_have_, chunk.data(), chunk.size());
-        }
-        control_have_ += chunk.size();
+        control_.append(chunk); // at most 125 bytes (checked on the header)
     } else {
         const Step step = add_message_bytes(chunk, frame_done && frame_.fin, event);
         if (step == Step::event) {
@@ -236,7 +233,7 @@ Connection::Step Connection::take_payload(Event& event) {
     }
     phase_ = Phase::header;
     if (is_control(frame_.opcode)) {
-        return finish_control(event, {control_, control_have_});
+        return finish_control(event, control_.view());
     }
     if (frame_.fin) {
         return deliver_message(event);
@@ -490,6 +487,9 @@ void Connection::release_buffers() noexcept {
         message_delivered_ = false;
     }
     scratch_.release();
+    if (phase_ == Phase::header) {
+        control_.release();
+    }
 }
 
 void Connection::queue_frame(Opcode opcode, bool fin, bool rsv1,

@@ -166,10 +166,24 @@ struct WebSocketServer::Impl {
         int deflate_window;
     };
 
+    /// What the registry keeps of a connected client: compact (the request
+    /// head as one string rather than a vector of header strings), expanded
+    /// into a ClientInfo only when the application asks.
+    struct StoredClient {
+        std::string peer;
+        std::string head; // "GET target HTTP/1.1\r\nName: value\r\n..."
+        std::string subprotocol;
+        std::string user_data;
+        std::chrono::system_clock::time_point connected_at;
+        bool compressed = false;
+
+        ClientInfo expand(ClientId id) const;
+    };
+
     struct Entry {
         unsigned loop = 0;
         int deflate_window = 0; // our compressor's window bits, 0 without deflate
-        std::shared_ptr<ClientInfo> info;
+        StoredClient client;
         std::set<std::string, std::less<>> channels;
     };
 
@@ -177,7 +191,6 @@ struct WebSocketServer::Impl {
     /// called there, else posted. Returns unknown_client when `id` is not
     /// registered.
     SendResult with_session(ClientId id, std::function<SendResult(detail::Session&)> action);
-    /// Queues pre-encoded frames to each client in `ids` (grouped per loop).
     /// Queues one message, encoded once (and compressed once per window
     /// size in use), to every target, grouped per loop.
     std::size_t deliver_encoded(const std::vector<Target>& targets,
@@ -185,7 +198,7 @@ struct WebSocketServer::Impl {
 
     /// Connected clients, counted against max_clients.
     std::size_t client_count_for_limit() const;
-    void register_client(std::shared_ptr<ClientInfo> info, unsigned loop, int deflate_window);
+    void register_client(ClientId id, StoredClient client, unsigned loop, int deflate_window);
     void unregister_client(ClientId id);
 
     ServerConfig config;

@@ -246,18 +246,21 @@ void Session::accept_handshake(std::span<std::uint8_t> rest) {
     connection.compression_memory_level = config.deflate.memory_level;
     ws_ = std::make_unique<core::Connection>(std::move(connection));
 
-    auto info = std::make_shared<ClientInfo>();
-    info->id = id_;
-    info->peer = peer_;
-    info->path = std::string(request.path());
-    info->query = std::string(request.query());
+    WebSocketServer::Impl::StoredClient stored;
+    stored.peer = peer_;
+    stored.head.reserve(request.head_size());
+    stored.head.append(request.method())
+        .append(" ")
+        .append(request.target())
+        .append(" HTTP/1.1\r\n");
     for (const auto& h : request.headers()) {
-        info->headers.emplace_back(std::string(h.name), std::string(h.value));
+        stored.head.append(h.name).append(": ").append(h.value).append("\r\n");
     }
-    info->origin = std::string(origin);
-    info->subprotocol = std::string(accept.subprotocol);
-    info->compressed = deflate.has_value();
-    info->connected_at = std::chrono::system_clock::now();
+    stored.head.append("\r\n");
+    stored.subprotocol = std::string(accept.subprotocol);
+    stored.compressed = deflate.has_value();
+    stored.connected_at = std::chrono::system_clock::now();
+    const ClientInfo info = stored.expand(id_);
 
     // The 101 goes out ahead of any frame.
     http_out_.clear();
@@ -272,9 +275,10 @@ void Session::accept_handshake(std::span<std::uint8_t> rest) {
     rate_updated_ = now;
     rate_tokens_ = config.max_messages_per_second;
     server.counters.connections_total.fetch_add(1, std::memory_order_relaxed);
-    server.register_client(info, loop_.index, deflate ? deflate->server_max_window_bits : 0);
+    server.register_client(id_, std::move(stored), loop_.index,
+                           deflate ? deflate->server_max_window_bits : 0);
     mark_dirty();
-    guarded("on_connect", [&] { server.handler.on_connect(id_, *info); });
+    guarded("on_connect", [&] { server.handler.on_connect(id_, info); });
     if (!rest.empty() && phase_ == Phase::open) {
         on_websocket_data(rest); // frames that came with the request (§4.2.2 allows it)
     }

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "nexus/core/frame.hpp"
+#include "nexus/core/http.hpp"
 #include "nexus/core/utf8.hpp"
 #include "server_impl.hpp"
 
@@ -106,11 +107,37 @@ std::size_t WebSocketServer::Impl::client_count_for_limit() const {
     return registry.size();
 }
 
-void WebSocketServer::Impl::register_client(std::shared_ptr<ClientInfo> info, unsigned loop,
+ClientInfo WebSocketServer::Impl::StoredClient::expand(ClientId id) const {
+    ClientInfo info;
+    info.id = id;
+    info.peer = peer;
+    info.subprotocol = subprotocol;
+    info.user_data = user_data;
+    info.connected_at = connected_at;
+    info.compressed = compressed;
+    // The head was valid when it was stored; parse it back with room to spare.
+    core::HttpHeadParser parser(core::HttpKind::request,
+                                core::HttpLimits{head.size(), head.size(), head.size()});
+    std::size_t consumed = 0;
+    parser.feed({reinterpret_cast<const std::uint8_t*>(head.data()), head.size()}, consumed);
+    const std::string_view target = parser.target();
+    const auto question = target.find('?');
+    info.path = std::string(target.substr(0, question));
+    if (question != std::string_view::npos) {
+        info.query = std::string(target.substr(question + 1));
+    }
+    info.origin = std::string(parser.header("Origin").value_or(std::string_view{}));
+    info.headers.reserve(parser.headers().size());
+    for (const auto& h : parser.headers()) {
+        info.headers.emplace_back(std::string(h.name), std::string(h.value));
+    }
+    return info;
+}
+
+void WebSocketServer::Impl::register_client(ClientId id, StoredClient client, unsigned loop,
                                             int deflate_window) {
     const std::unique_lock lock(registry_mutex);
-    const ClientId id = info->id;
-    registry[id] = Entry{loop, deflate_window, std::move(info), {}};
+    registry[id] = Entry{loop, deflate_window, std::move(client), {}};
 }
 
 void WebSocketServer::Impl::unregister_client(ClientId id) {
@@ -371,7 +398,7 @@ std::vector<ClientInfo> WebSocketServer::clients() const {
     const std::shared_lock lock(impl_->registry_mutex);
     out.reserve(impl_->registry.size());
     for (const auto& [id, entry] : impl_->registry) {
-        out.push_back(*entry.info);
+        out.push_back(entry.client.expand(id));
     }
     std::sort(out.begin(), out.end(),
               [](const ClientInfo& a, const ClientInfo& b) { return a.id < b.id; });
@@ -384,7 +411,7 @@ std::optional<ClientInfo> WebSocketServer::client(ClientId id) const {
     if (it == impl_->registry.end()) {
         return std::nullopt;
     }
-    return *it->second.info;
+    return it->second.client.expand(id);
 }
 
 std::size_t WebSocketServer::client_count() const noexcept {
@@ -398,7 +425,7 @@ bool WebSocketServer::set_user_data(ClientId id, std::string data) {
     if (it == impl_->registry.end()) {
         return false;
     }
-    it->second.info->user_data = std::move(data);
+    it->second.client.user_data = std::move(data);
     return true;
 }
 

@@ -224,8 +224,7 @@ private:
     ByteBuffer message_;
     bool message_delivered_ = false;
     Utf8Validator receive_utf8_;
-    std::uint8_t control_[k_max_control_payload]{};
-    std::size_t control_have_ = 0;
+    ByteBuffer control_; // a control frame split across reads (rare: no storage until then)
 
     // output
     ByteBuffer out_;
