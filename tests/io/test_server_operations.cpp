@@ -347,5 +347,42 @@ TEST(ServerThreads, TwoLoopsShareThePortAndReachEachOther) {
     }
 }
 
+TEST(Server, StatisticsCountClientsMessagesAndBytes) {
+    RecordingHandler handler;
+    io::WebSocketServer* s = nullptr;
+    handler.on_message_hook = [&s](io::ClientId id, const std::string& data, bool binary) {
+        s->send(id, {reinterpret_cast<const std::uint8_t*>(data.data()), data.size()}, binary);
+    };
+    RunningServer server(quiet_config(), handler);
+    s = &*server;
+    {
+        WsTestClient a(server.port());
+        WsTestClient b(server.port());
+        handler.wait(ServerEvent::connect);
+        handler.wait(ServerEvent::connect);
+        EXPECT_EQ(server->stats().clients, 2u);
+        a.send_text("12345");
+        b.send_binary("123");
+        ASSERT_TRUE(a.next_message());
+        ASSERT_TRUE(b.next_message());
+        EXPECT_EQ(server->broadcast_text("xy"), 2u);
+        ASSERT_TRUE(a.next_message());
+        ASSERT_TRUE(b.next_message());
+        const io::ServerStats st = server->stats();
+        EXPECT_EQ(st.connections_total, 2u);
+        EXPECT_EQ(st.messages_in, 2u);
+        EXPECT_EQ(st.bytes_in, 8u);
+        EXPECT_EQ(st.messages_out, 4u); // two echoes, one broadcast to two
+        EXPECT_EQ(st.bytes_out, 5u + 3u + 2u * 2u);
+        EXPECT_EQ(raw_http_exchange(server.port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                      .rfind("HTTP/1.1 404", 0),
+                  0u);
+        EXPECT_EQ(server->stats().http_requests, 1u);
+    }
+    ASSERT_TRUE(handler.wait(ServerEvent::disconnect));
+    ASSERT_TRUE(handler.wait(ServerEvent::disconnect));
+    EXPECT_EQ(server->stats().clients, 0u);
+}
+
 } // namespace
 } // namespace nexus::testing
