@@ -400,6 +400,18 @@ Error Connection::send_frame(Opcode opcode, std::span<const std::uint8_t> payloa
     return Error::ok;
 }
 
+std::size_t Connection::direct_frame_header(Opcode opcode, std::span<const std::uint8_t> payload,
+                                            std::uint8_t* header) noexcept {
+    const bool compress =
+        config_.deflate.has_value() && payload.size() >= config_.compression_threshold;
+    if (config_.role != Role::server || wants_write() || compress || sending_message_ ||
+        check_can_send() != Error::ok || (opcode != Opcode::text && opcode != Opcode::binary) ||
+        (opcode == Opcode::text && !is_valid_utf8(payload))) {
+        return 0;
+    }
+    return encode_frame_header(header, opcode, true, false, payload.size(), nullptr);
+}
+
 Error Connection::send_ping(std::span<const std::uint8_t> payload) {
     if (const Error e = check_can_send(); e != Error::ok) {
         return e;

@@ -79,6 +79,9 @@ private:
     void mark_dirty();
     /// After a message was queued: schedules the write, enforces the limit.
     SendResult queued();
+    /// Writes a large message without copying it when nothing is queued;
+    /// false when it must be queued the ordinary way.
+    bool send_direct(std::span<const std::uint8_t> data, bool binary);
     void finish(std::uint16_t code, std::string_view reason);
     template <typename Call>
     void guarded(const char* what, Call&& call) noexcept;

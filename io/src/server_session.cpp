@@ -16,6 +16,10 @@ namespace {
 
 using Clock = EventLoop::Clock;
 
+/// Messages this large are written straight from the caller's buffer when
+/// nothing is queued before them (smaller ones are batched per iteration).
+constexpr std::size_t k_direct_write_min = 4096;
+
 /// Reads per readiness before yielding to other connections.
 constexpr int k_reads_per_wakeup = 4;
 
@@ -370,6 +374,10 @@ SendResult Session::send(std::span<const std::uint8_t> data, bool binary) {
     if (phase_ != Phase::open || !ws_ || ws_->close_sent()) {
         return phase_ == Phase::open ? SendResult::closing : SendResult::unknown_client;
     }
+    if (data.size() >= k_direct_write_min && http_out_pos_ >= http_out_.size() &&
+        send_direct(data, binary)) {
+        return queued();
+    }
     const core::Error e =
         binary ? ws_->send_binary(data)
                : ws_->send_text({reinterpret_cast<const char*>(data.data()), data.size()});
@@ -399,6 +407,36 @@ SendResult Session::send_encoded(const EncodedMessage& message) {
         return SendResult::closing;
     }
     return queued();
+}
+
+bool Session::send_direct(std::span<const std::uint8_t> data, bool binary) {
+    // A large message with nothing queued before it goes from the caller's
+    // buffer to the socket in one gather write; only what the socket does
+    // not take is copied into the queue.
+    std::uint8_t header[core::k_max_frame_header_size];
+    const std::size_t header_size =
+        ws_->direct_frame_header(binary ? core::Opcode::binary : core::Opcode::text, data, header);
+    if (header_size == 0) {
+        return false;
+    }
+    const IoResult r = send_two(fd_, header, header_size, data.data(), data.size());
+    if (r.status == IoStatus::failed) {
+        finish(1006, "connection lost");
+        return true;
+    }
+    const std::size_t sent = r.bytes;
+    if (sent < header_size) {
+        ws_->send_encoded({header + sent, header_size - sent});
+        ws_->send_encoded(data);
+    } else if (sent < header_size + data.size()) {
+        ws_->send_encoded(data.subspan(sent - header_size));
+    }
+    auto& counters = loop_.server.counters;
+    counters.messages_out.fetch_add(1, std::memory_order_relaxed);
+    counters.bytes_out.fetch_add(data.size(), std::memory_order_relaxed);
+    last_message_ = Clock::now();
+    active_ = true;
+    return true;
 }
 
 SendResult Session::queued() {

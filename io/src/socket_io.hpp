@@ -8,6 +8,7 @@
 
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <cerrno>
 #include <cstddef>
@@ -26,6 +27,29 @@ struct IoResult {
 inline IoResult send_some(int fd, const void* data, std::size_t size) noexcept {
     for (;;) {
         const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
+        if (n >= 0) {
+            return {IoStatus::done, static_cast<std::size_t>(n), 0};
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return {IoStatus::would_block, 0, 0};
+        }
+        return {IoStatus::failed, 0, errno};
+    }
+}
+
+/// Writes `first` then `second` in one system call (gather write).
+inline IoResult send_two(int fd, const void* first, std::size_t first_size, const void* second,
+                         std::size_t second_size) noexcept {
+    iovec parts[2] = {{const_cast<void*>(first), first_size},
+                      {const_cast<void*>(second), second_size}};
+    msghdr message{};
+    message.msg_iov = parts;
+    message.msg_iovlen = 2;
+    for (;;) {
+        const ssize_t n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
         if (n >= 0) {
             return {IoStatus::done, static_cast<std::size_t>(n), 0};
         }

@@ -478,6 +478,36 @@ TEST(Connection, SendEncodedIsForServersAndWholeFrames) {
     EXPECT_EQ(c.send_encoded(as_span("\x81\x02hi")), Error::invalid_state);
 }
 
+TEST(Connection, DirectFrameHeaderOnlyWhenNothingIsQueued) {
+    const std::string payload(5000, 'p');
+    std::uint8_t header[k_max_frame_header_size];
+    Connection s(server_config());
+    const std::size_t n = s.direct_frame_header(Opcode::binary, as_span(payload), header);
+    ASSERT_EQ(n, 4u);              // 126 + 16-bit length
+    EXPECT_FALSE(s.wants_write()); // nothing queued by the call itself
+    // The caller writes header + payload; a peer reads one message.
+    std::vector<std::uint8_t> wire(header, header + n);
+    wire.insert(wire.end(), payload.begin(), payload.end());
+    Connection peer(client_config());
+    EXPECT_EQ(feed(peer, wire), std::vector<Recorded>{binary(payload)});
+    // Not when something is queued (order), for a client (masks), for text
+    // that is not UTF-8, after close, or when the message would be compressed.
+    ASSERT_EQ(s.send_text("queued"), Error::ok);
+    EXPECT_EQ(s.direct_frame_header(Opcode::binary, as_span(payload), header), 0u);
+    take_output(s);
+    EXPECT_EQ(s.direct_frame_header(Opcode::text, as_span("\xC0\x80"), header), 0u);
+    EXPECT_EQ(s.direct_frame_header(Opcode::ping, {}, header), 0u);
+    Connection c(client_config());
+    EXPECT_EQ(c.direct_frame_header(Opcode::binary, as_span(payload), header), 0u);
+    ConnectionConfig deflate = server_config();
+    deflate.deflate = DeflateParams{};
+    Connection d(deflate);
+    EXPECT_EQ(d.direct_frame_header(Opcode::binary, as_span(payload), header), 0u);
+    ASSERT_EQ(s.close(1000), Error::ok);
+    take_output(s);
+    EXPECT_EQ(s.direct_frame_header(Opcode::binary, as_span(payload), header), 0u);
+}
+
 TEST(Connection, PartialWritesKeepOrder) {
     Connection s(server_config());
     for (int i = 0; i < 1000; ++i) {

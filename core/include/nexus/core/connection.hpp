@@ -154,6 +154,19 @@ public:
     /// otherwise); our own compressor then forgets its history.
     Error send_encoded(std::span<const std::uint8_t> frames, bool compressed = false);
 
+    /// For a server writing a whole message straight from the caller's
+    /// buffer, with no copy into the queue: when nothing is queued and the
+    /// message would go out as one uncompressed frame, checks it as
+    /// send_frame(opcode, payload, true) would, writes its frame header to
+    /// `header` (room for k_max_frame_header_size bytes) and returns the
+    /// header's size. The caller then writes header and payload itself and
+    /// hands whatever it could not write to send_encoded(), in order.
+    /// Returns 0 and changes nothing when the message must go through
+    /// send_text()/send_binary() instead (which also say what is wrong with
+    /// an invalid one).
+    std::size_t direct_frame_header(Opcode opcode, std::span<const std::uint8_t> payload,
+                                    std::uint8_t* header) noexcept;
+
     /// Bytes waiting to be written; valid until the next non-const call.
     std::span<const std::uint8_t> data_to_send() const noexcept {
         return out_.view().subspan(out_pos_);
