@@ -261,6 +261,32 @@ std::string handshake_error_response(Error error) {
     return out;
 }
 
+namespace {
+
+/// What both handshakes do with incoming bytes: feed the head parser, and
+/// once the head is complete run the role's checks. The outcome is sticky:
+/// after complete or failed nothing more is consumed.
+template <typename Validate>
+ParseStatus feed_then_validate(HttpHeadParser& parser, std::span<const std::uint8_t> data,
+                               std::size_t& consumed, ParseStatus& status, Error& error,
+                               Validate validate) {
+    consumed = 0;
+    if (status != ParseStatus::need_more) {
+        return status;
+    }
+    const ParseStatus parsed = parser.feed(data, consumed);
+    if (parsed == ParseStatus::failed) {
+        error = parser.error();
+        status = ParseStatus::failed;
+    } else if (parsed == ParseStatus::complete) {
+        error = validate();
+        status = error == Error::ok ? ParseStatus::complete : ParseStatus::failed;
+    }
+    return status;
+}
+
+} // namespace
+
 // ---------------------------------------------------------------- server
 
 ServerHandshake::ServerHandshake(const HttpLimits& limits) : parser_(HttpKind::request, limits) {}
@@ -272,22 +298,8 @@ void ServerHandshake::fail(Error e) noexcept {
 
 ParseStatus ServerHandshake::receive_data(std::span<const std::uint8_t> data,
                                           std::size_t& consumed) {
-    consumed = 0;
-    if (status_ != ParseStatus::need_more) {
-        return status_;
-    }
-    const ParseStatus st = parser_.feed(data, consumed);
-    if (st == ParseStatus::failed) {
-        fail(parser_.error());
-    } else if (st == ParseStatus::complete) {
-        const Error e = validate();
-        if (e != Error::ok) {
-            fail(e);
-        } else {
-            status_ = ParseStatus::complete;
-        }
-    }
-    return status_;
+    return feed_then_validate(parser_, data, consumed, status_, error_,
+                              [this] { return validate(); });
 }
 
 Error ServerHandshake::validate() {
@@ -511,22 +523,8 @@ void ClientHandshake::fail(Error e) noexcept {
 
 ParseStatus ClientHandshake::receive_data(std::span<const std::uint8_t> data,
                                           std::size_t& consumed) {
-    consumed = 0;
-    if (status_ != ParseStatus::need_more) {
-        return status_;
-    }
-    const ParseStatus st = parser_.feed(data, consumed);
-    if (st == ParseStatus::failed) {
-        fail(parser_.error());
-    } else if (st == ParseStatus::complete) {
-        const Error e = validate();
-        if (e != Error::ok) {
-            fail(e);
-        } else {
-            status_ = ParseStatus::complete;
-        }
-    }
-    return status_;
+    return feed_then_validate(parser_, data, consumed, status_, error_,
+                              [this] { return validate(); });
 }
 
 Error ClientHandshake::validate() {

@@ -116,6 +116,13 @@ private:
     std::deque<ServerEvent> events_;
 };
 
+/// Makes `handler` echo every message through `*server` (set once it exists).
+inline void echo_messages(RecordingHandler& handler, io::WebSocketServer*& server) {
+    handler.on_message_hook = [&server](io::ClientId id, const std::string& data, bool binary) {
+        server->send(id, {reinterpret_cast<const std::uint8_t*>(data.data()), data.size()}, binary);
+    };
+}
+
 class RunningServer {
 public:
     RunningServer(io::ServerConfig config, RecordingHandler& handler)

@@ -41,9 +41,7 @@ TEST(WsUrl, Parses) {
 TEST(Client, TalksToOurServer) {
     RecordingHandler handler;
     io::WebSocketServer* s = nullptr;
-    handler.on_message_hook = [&s](io::ClientId id, const std::string& data, bool binary) {
-        s->send(id, {reinterpret_cast<const std::uint8_t*>(data.data()), data.size()}, binary);
-    };
+    echo_messages(handler, s);
     RunningServer server(chat_config(), handler);
     s = &*server;
     io::ClientOptions options;

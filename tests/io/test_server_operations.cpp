@@ -12,9 +12,7 @@ using namespace std::chrono_literals;
 TEST(Server, EchoesTextAndBinary) {
     RecordingHandler handler;
     io::WebSocketServer* s = nullptr;
-    handler.on_message_hook = [&s](io::ClientId id, const std::string& data, bool binary) {
-        s->send(id, {reinterpret_cast<const std::uint8_t*>(data.data()), data.size()}, binary);
-    };
+    echo_messages(handler, s);
     RunningServer server(quiet_config(), handler);
     s = &*server;
     WsTestClient client(server.port());
@@ -41,9 +39,7 @@ TEST(Server, LargeEchoSurvivesAFullSendBuffer) {
     // sending: writes would block, and the connection must wait, not drop.
     RecordingHandler handler;
     io::WebSocketServer* s = nullptr;
-    handler.on_message_hook = [&s](io::ClientId id, const std::string& data, bool binary) {
-        s->send(id, {reinterpret_cast<const std::uint8_t*>(data.data()), data.size()}, binary);
-    };
+    echo_messages(handler, s);
     io::ServerConfig config = quiet_config();
     config.max_message_size = 16 * 1024 * 1024;
     config.max_frame_size = 16 * 1024 * 1024;
@@ -350,9 +346,7 @@ TEST(ServerThreads, TwoLoopsShareThePortAndReachEachOther) {
 TEST(Server, StatisticsCountClientsMessagesAndBytes) {
     RecordingHandler handler;
     io::WebSocketServer* s = nullptr;
-    handler.on_message_hook = [&s](io::ClientId id, const std::string& data, bool binary) {
-        s->send(id, {reinterpret_cast<const std::uint8_t*>(data.data()), data.size()}, binary);
-    };
+    echo_messages(handler, s);
     RunningServer server(quiet_config(), handler);
     s = &*server;
     {
