@@ -1,49 +1,180 @@
 #include "nexus/io/event_loop.hpp"
 
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <ctime>
+#include <span>
 #include <system_error>
-
-#include <Poco/Net/StreamSocketImpl.h>
 
 namespace nexus::io {
 
-EventLoop::EventLoop() {
-    wakeup_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (wakeup_fd_ < 0) {
-        throw std::system_error(errno, std::generic_category(), "eventfd");
+namespace {
+
+[[noreturn]] void throw_errno(const char* what) {
+    throw std::system_error(errno, std::generic_category(), what);
+}
+
+/// Registers `fd` in `epoll_fd` for reading, with the fd as its key.
+void add_internal(int epoll_fd, int fd, const char* what) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.fd = fd;
+    if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event) != 0) {
+        throw_errno(what);
     }
-    // PollSet takes Poco sockets only; a StreamSocketImpl around the eventfd
-    // is just a descriptor holder for it (and closes the fd when dropped).
-    wakeup_socket_ = Poco::Net::StreamSocket(new Poco::Net::StreamSocketImpl(wakeup_fd_));
-    poll_set_.add(wakeup_socket_, Poco::Net::PollSet::POLL_READ);
+}
+
+/// Interest bits to epoll's: the half-close comes with readable interest
+/// (errors and hang-ups are always reported).
+std::uint32_t to_epoll(int interest) noexcept {
+    auto events = static_cast<std::uint32_t>(interest) & (EPOLLIN | EPOLLOUT);
+    if ((events & EPOLLIN) != 0) {
+        events |= EPOLLRDHUP;
+    }
+    return events;
+}
+
+/// epoll's bits to a Watcher's: any error or hang-up is `failed` plus
+/// `readable`, so the watcher reads and meets the EOF or the error.
+int to_ready(std::uint32_t events) noexcept {
+    int ready = static_cast<int>(events & (EPOLLIN | EPOLLOUT));
+    if ((events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) != 0) {
+        ready |= EventLoop::failed | EventLoop::readable;
+    }
+    return ready;
+}
+
+/// Whole milliseconds for epoll_wait, rounded up so a timer due in 300 µs
+/// does not become a busy 0 ms wait.
+int to_timeout_ms(EventLoop::Clock::duration wait) noexcept {
+    if (wait <= EventLoop::Clock::duration::zero()) {
+        return 0;
+    }
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+    return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+}
+
+/// Reads an eventfd or timerfd counter, leaving it unreadable. Returns the
+/// count, 0 when there was none (EAGAIN).
+std::uint64_t drain(int fd) noexcept {
+    std::uint64_t count = 0;
+    if (::read(fd, &count, sizeof count) != static_cast<ssize_t>(sizeof count)) {
+        return 0;
+    }
+    return count;
+}
+
+} // namespace
+
+EventLoop::EventLoop() {
+    try {
+        epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+        if (epoll_fd_ < 0) {
+            throw_errno("epoll_create1");
+        }
+        wakeup_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (wakeup_fd_ < 0) {
+            throw_errno("eventfd");
+        }
+        // CLOCK_MONOTONIC is steady_clock's clock (libstdc++ and libc++ on
+        // Linux), so deadlines arm it as they are.
+        timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (timer_fd_ < 0) {
+            throw_errno("timerfd_create");
+        }
+        add_internal(epoll_fd_, wakeup_fd_, "epoll_ctl(eventfd)");
+        add_internal(epoll_fd_, timer_fd_, "epoll_ctl(timerfd)");
+    } catch (...) {
+        for (const int fd : {timer_fd_, wakeup_fd_, epoll_fd_}) {
+            if (fd >= 0) {
+                ::close(fd);
+            }
+        }
+        throw;
+    }
 }
 
 EventLoop::~EventLoop() {
-    poll_set_.clear();
+    ::close(timer_fd_);
+    ::close(wakeup_fd_);
+    ::close(epoll_fd_);
+}
+
+void EventLoop::watch(int fd, Watcher* watcher, int interest) {
+    if (fd < 0) {
+        throw std::system_error(EBADF, std::generic_category(), "watch");
+    }
+    const auto index = static_cast<std::size_t>(fd);
+    if (index >= watchers_.size()) {
+        watchers_.resize(index + 1, nullptr); // amortised: capacity grows geometrically
+    }
+    epoll_event event{};
+    event.events = to_epoll(interest);
+    event.data.fd = fd;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
+        // Still registered: a re-watch, or an fd closed without unwatch()
+        // and reused while another descriptor keeps the old file open.
+        if (errno != EEXIST || ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event) != 0) {
+            throw_errno("epoll_ctl(add)");
+        }
+    }
+    if (watchers_[index] == nullptr) {
+        ++watched_;
+    }
+    watchers_[index] = watcher;
+}
+
+void EventLoop::modify(int fd, int interest) {
+    epoll_event event{};
+    event.events = to_epoll(interest);
+    event.data.fd = fd;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event) != 0) {
+        throw_errno("epoll_ctl(mod)");
+    }
+}
+
+void EventLoop::unwatch(int fd) noexcept {
+    if (fd < 0) {
+        return;
+    }
+    const auto index = static_cast<std::size_t>(fd);
+    if (index >= watchers_.size() || watchers_[index] == nullptr) {
+        return;
+    }
+    // Fails only when the fd was closed already, which removed it.
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    watchers_[index] = nullptr;
+    --watched_;
 }
 
 void EventLoop::watch(const Poco::Net::Socket& socket, Watcher* watcher, int interest) {
-    const int fd = socket.impl()->sockfd();
-    watchers_[fd] = {socket, watcher};
-    poll_set_.add(socket, interest | Poco::Net::PollSet::POLL_ERROR);
+    watch(socket.impl()->sockfd(), watcher, interest);
 }
 
 void EventLoop::modify(const Poco::Net::Socket& socket, int interest) {
-    poll_set_.update(socket, interest | Poco::Net::PollSet::POLL_ERROR);
+    modify(socket.impl()->sockfd(), interest);
 }
 
-void EventLoop::unwatch(const Poco::Net::Socket& socket) {
-    poll_set_.remove(socket);
-    watchers_.erase(socket.impl()->sockfd());
+void EventLoop::unwatch(const Poco::Net::Socket& socket) noexcept {
+    unwatch(socket.impl()->sockfd());
 }
 
 EventLoop::TimerId EventLoop::at(Clock::time_point when, std::function<void()> task) {
     const TimerId id = next_timer_++;
-    timers_.emplace(std::make_pair(when, id), std::move(task));
     timer_deadlines_.emplace(id, when);
+    try {
+        timers_.emplace(std::make_pair(when, id), std::move(task));
+    } catch (...) {
+        timer_deadlines_.erase(id);
+        throw;
+    }
+    if (!dispatching_) {
+        arm_timer();
+    }
     return id;
 }
 
@@ -54,6 +185,34 @@ void EventLoop::cancel(TimerId id) noexcept {
     }
     timers_.erase(std::make_pair(it->second, id));
     timer_deadlines_.erase(it);
+    if (!dispatching_) {
+        arm_timer();
+    }
+}
+
+void EventLoop::arm_timer() noexcept {
+    const Clock::time_point next =
+        timers_.empty() ? Clock::time_point::max() : timers_.begin()->first.first;
+    if (next == armed_) {
+        return; // the common path: the earliest deadline did not change
+    }
+    itimerspec spec{}; // all zero disarms
+    if (next != Clock::time_point::max()) {
+        const auto since = next.time_since_epoch();
+        if (since <= Clock::duration::zero()) {
+            spec.it_value.tv_nsec = 1; // long past; zero would disarm
+        } else {
+            const auto seconds = std::chrono::floor<std::chrono::seconds>(since);
+            spec.it_value.tv_sec = static_cast<std::time_t>(seconds.count());
+            spec.it_value.tv_nsec = static_cast<long>(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(since - seconds).count());
+        }
+    }
+    // Fails only on arguments we never pass (a bad fd, tv_nsec out of range).
+    // Re-arming also clears an expiry not read yet.
+    if (::timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &spec, nullptr) == 0) {
+        armed_ = next;
+    }
 }
 
 void EventLoop::on_iteration_end(std::function<void()> hook) {
@@ -105,22 +264,41 @@ bool EventLoop::run_once(Clock::duration max_wait) {
     if (stopped()) {
         return false;
     }
-    const auto wait = time_to_next_timer(max_wait);
-    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(wait).count();
-    // Round up so a timer due in 300 µs does not become a busy 0 ms wait.
-    const Poco::Timespan timeout(micros > 0 && micros < 1000 ? 1000 : micros);
-    const Poco::Net::PollSet::SocketModeMap ready = poll_set_.poll(timeout);
-    for (const auto& [socket, events] : ready) {
-        const int fd = socket.impl()->sockfd();
-        if (fd == wakeup_fd_) {
-            std::uint64_t count = 0;
-            [[maybe_unused]] const auto n = ::read(wakeup_fd_, &count, sizeof count);
-            continue;
+    // Timers added or cancelled during the iteration arm the timerfd once, at
+    // its end (also when a handler throws), before anyone can poll again.
+    struct ArmAtEnd {
+        EventLoop& loop;
+        explicit ArmAtEnd(EventLoop& l) noexcept : loop(l) { loop.dispatching_ = true; }
+        ~ArmAtEnd() {
+            loop.dispatching_ = false;
+            loop.arm_timer();
         }
-        // Look up each time: an earlier handler may have closed this socket.
-        const auto it = watchers_.find(fd);
-        if (it != watchers_.end()) {
-            it->second.second->on_ready(events);
+        ArmAtEnd(const ArmAtEnd&) = delete;
+        ArmAtEnd& operator=(const ArmAtEnd&) = delete;
+    };
+    const ArmAtEnd arm_at_end(*this);
+
+    int count = ::epoll_wait(epoll_fd_, events_.data(), k_max_events,
+                             to_timeout_ms(time_to_next_timer(max_wait)));
+    if (count < 0) {
+        if (errno != EINTR) {
+            throw_errno("epoll_wait");
+        }
+        count = 0; // a signal: still run tasks, timers and hooks
+    }
+    for (const epoll_event& event : std::span(events_.data(), static_cast<std::size_t>(count))) {
+        const int fd = event.data.fd;
+        if (fd == wakeup_fd_) {
+            drain(wakeup_fd_);
+        } else if (fd == timer_fd_) {
+            if (drain(timer_fd_) != 0) {
+                armed_ = Clock::time_point::max(); // one-shot: it is disarmed now
+            }
+        } else if (const auto index = static_cast<std::size_t>(fd); index < watchers_.size()) {
+            // Look up each time: an earlier handler may have unwatched it.
+            if (Watcher* watcher = watchers_[index]; watcher != nullptr) {
+                watcher->on_ready(to_ready(event.events));
+            }
         }
     }
     run_tasks();
@@ -152,6 +330,9 @@ void EventLoop::run_tasks() {
 }
 
 void EventLoop::run_timers() {
+    if (timers_.empty()) {
+        return;
+    }
     const auto now = Clock::now();
     while (!timers_.empty() && timers_.begin()->first.first <= now) {
         auto node = timers_.extract(timers_.begin());

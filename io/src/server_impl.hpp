@@ -36,6 +36,7 @@ class Session final : public EventLoop::Watcher {
 public:
     enum class Phase : std::uint8_t {
         handshake, // reading the HTTP request
+        deciding,  // request complete, waiting for WebSocketServer::decide_handshake()
         http,      // writing a plain HTTP response, then closing
         open,      // WebSocket open (and its close handshake)
         finished,  // socket closed, waiting to be reaped
@@ -52,6 +53,8 @@ public:
     SendResult send(std::span<const std::uint8_t> data, bool binary);
     SendResult send_encoded(const EncodedMessage& message);
     SendResult close(std::uint16_t code, std::string_view reason);
+    /// Resumes a deferred handshake; unknown_client unless deciding.
+    SendResult decide(HandshakeDecision decision);
     /// Closes at once without a close handshake (used when the server
     /// itself drops a client or the stop deadline passed).
     void abort(DropReason reason, std::uint16_t code, std::string_view text);
@@ -71,6 +74,7 @@ private:
     void read_available();
     void on_handshake_data(std::span<std::uint8_t> data);
     void accept_handshake(std::span<std::uint8_t> rest);
+    void complete_handshake(HandshakeDecision decision, std::span<std::uint8_t> rest);
     void reject(int status, std::string_view body,
                 const std::vector<std::pair<std::string, std::string>>& headers = {});
     void serve_http();
@@ -101,6 +105,7 @@ private:
     bool active_ = false;         // read or wrote since the last tick (keeps buffers)
 
     std::unique_ptr<core::ServerHandshake> handshake_;
+    std::unique_ptr<core::ByteBuffer> parked_; // bytes read while deciding
     std::unique_ptr<core::Connection> ws_;
     core::ByteBuffer http_out_;
     std::size_t http_out_pos_ = 0;

@@ -164,7 +164,8 @@ void Loop::begin_stop() {
     for (auto& [id, session] : sessions_) {
         if (session->phase() == Session::Phase::open) {
             session->close(1001, "server shutting down");
-        } else if (session->phase() == Session::Phase::handshake) {
+        } else if (session->phase() == Session::Phase::handshake ||
+                   session->phase() == Session::Phase::deciding) {
             session->abort(DropReason::server_stopping, 1001, "server shutting down");
         }
     }

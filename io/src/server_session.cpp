@@ -110,6 +110,18 @@ void Session::read_available() {
         case Phase::open:
             on_websocket_data(data);
             break;
+        case Phase::deciding:
+            if (eof_) {
+                finish(1006, "closed while the handshake was decided");
+                return;
+            }
+            // Frames sent ahead of our 101 wait here, bounded like a head.
+            if (parked_->size() + data.size() > loop_.server.config.max_header_bytes) {
+                abort(DropReason::protocol_error, 1006, "too much data before the handshake answer");
+                return;
+            }
+            parked_->append(data);
+            break;
         case Phase::http:
             if (eof_) {
                 finish(1006, "closed");
@@ -192,6 +204,7 @@ void Session::accept_handshake(std::span<std::uint8_t> rest) {
         headers.emplace_back(h.name, h.value);
     }
     HandshakeView view;
+    view.id = id_;
     view.peer = peer_;
     view.path = request.path();
     view.query = request.query();
@@ -206,6 +219,29 @@ void Session::accept_handshake(std::span<std::uint8_t> rest) {
         decision.status = 500;
         decision.body = "internal error";
     }
+    if (decision.defer) {
+        phase_ = Phase::deciding;
+        parked_ = std::make_unique<core::ByteBuffer>();
+        parked_->append(rest);
+        return;
+    }
+    complete_handshake(std::move(decision), rest);
+}
+
+SendResult Session::decide(HandshakeDecision decision) {
+    if (phase_ != Phase::deciding || decision.defer) {
+        return SendResult::unknown_client;
+    }
+    phase_ = Phase::handshake;
+    const std::unique_ptr<core::ByteBuffer> parked = std::move(parked_);
+    complete_handshake(std::move(decision), parked->view());
+    return SendResult::ok;
+}
+
+void Session::complete_handshake(HandshakeDecision decision, std::span<std::uint8_t> rest) {
+    auto& server = loop_.server;
+    const ServerConfig& config = server.config;
+    const core::ServerHandshake& request = *handshake_;
     if (decision.status != 0) {
         const int status = decision.status >= 400 && decision.status <= 599 ? decision.status : 403;
         reject(status, decision.body, decision.headers);
@@ -486,6 +522,7 @@ void Session::tick(Clock::time_point now) {
     const ServerConfig& config = loop_.server.config;
     switch (phase_) {
     case Phase::handshake:
+    case Phase::deciding:
         if (now >= deadline_) {
             abort(DropReason::handshake_timeout, 1006, "handshake timeout");
         }

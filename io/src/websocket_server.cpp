@@ -7,6 +7,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "nexus/core/close_code.hpp"
 #include "nexus/core/frame.hpp"
 #include "nexus/core/http.hpp"
 #include "nexus/core/utf8.hpp"
@@ -315,6 +316,17 @@ void WebSocketServer::stop() noexcept {
     }
 }
 
+void WebSocketServer::wake() noexcept {
+    try {
+        impl_->loops[0]->loop.post([] {});
+    } catch (...) { // out of memory: the poll ends at its timeout instead
+    }
+}
+
+int WebSocketServer::poll_fd() const noexcept {
+    return impl_->loops[0]->loop.poll_fd();
+}
+
 bool WebSocketServer::stopped() const noexcept {
     for (const auto& loop : impl_->loops) {
         if (!loop->loop.stopped()) {
@@ -383,14 +395,36 @@ std::size_t WebSocketServer::broadcast_text(std::string_view text, ClientId exce
 }
 
 SendResult WebSocketServer::disconnect(ClientId id, std::uint16_t code, std::string_view reason) {
-    if (!(code == 1000 || code == 1001 || code == 1008 || code == 1011 ||
-          (code >= 3000 && code <= 4999)) ||
+    // Any code an endpoint may send (§7.4, IANA registry) but 1010, which
+    // only a client sends.
+    if (!core::close_code::is_valid_on_wire(code) || code == core::close_code::mandatory_extension ||
         reason.size() > 123 || !core::is_valid_utf8(reason)) {
         return SendResult::invalid_argument;
     }
     return impl_->with_session(id, [code, reason = std::string(reason)](detail::Session& s) {
         return s.close(code, reason);
     });
+}
+
+SendResult WebSocketServer::decide_handshake(ClientId id, HandshakeDecision decision) {
+    if (decision.defer) {
+        return SendResult::invalid_argument;
+    }
+    // Requests are not in the registry yet, and ids do not say their loop:
+    // the loop that holds the session answers, the others find nothing.
+    for (auto& loop : impl_->loops) {
+        if (loop->loop.in_loop_thread() && impl_->loops.size() == 1) {
+            detail::Session* session = loop->find(id);
+            return session == nullptr ? SendResult::unknown_client
+                                      : session->decide(std::move(decision));
+        }
+        loop->loop.post([loop = loop.get(), id, decision] {
+            if (detail::Session* session = loop->find(id)) {
+                session->decide(decision);
+            }
+        });
+    }
+    return SendResult::ok;
 }
 
 std::vector<ClientInfo> WebSocketServer::clients() const {
@@ -402,6 +436,19 @@ std::vector<ClientInfo> WebSocketServer::clients() const {
     }
     std::sort(out.begin(), out.end(),
               [](const ClientInfo& a, const ClientInfo& b) { return a.id < b.id; });
+    return out;
+}
+
+std::vector<ClientId> WebSocketServer::client_ids() const {
+    std::vector<ClientId> out;
+    {
+        const std::shared_lock lock(impl_->registry_mutex);
+        out.reserve(impl_->registry.size());
+        for (const auto& entry : impl_->registry) {
+            out.push_back(entry.first);
+        }
+    }
+    std::sort(out.begin(), out.end()); // ids grow with each connection
     return out;
 }
 

@@ -1,28 +1,36 @@
-// One event loop: non-blocking sockets on Poco's PollSet (epoll on Linux),
-// timers, and tasks posted from other threads.
+// One event loop on our own epoll: non-blocking descriptors (Poco sockets or
+// plain fds), timers, and tasks posted from other threads.
 //
-// We drive PollSet ourselves instead of using Poco's SocketReactor (1.11
-// spins a core when a write handler is removed while a read handler stays,
-// and its stop() cannot interrupt a wait); interest is updated explicitly and
-// an eventfd wakes the wait.
+// One epoll instance holds the watched descriptors (level-triggered), an
+// eventfd that post() and stop() write, and a timerfd armed to the earliest
+// timer deadline. So the epoll descriptor itself (poll_fd()) is readable
+// exactly when run_once() has work, and another loop (or the C API's caller)
+// can wait on it.
+//
+// We neither use Poco's SocketReactor (1.11 spins a core when a write handler
+// is removed while a read handler stays, and its stop() cannot interrupt a
+// wait) nor its PollSet (1.11 builds a std::map per wakeup and keeps a map
+// entry and a Socket copy per descriptor). Per watched descriptor the loop
+// keeps one pointer.
 //
 // Threading: everything but post() and stop() must be called on the thread
 // that runs the loop (run()/run_once()), or before the loop first runs.
 #pragma once
 
+#include <sys/epoll.h>
+
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
-#include <Poco/Net/PollSet.h>
-#include <Poco/Net/StreamSocket.h>
+#include <Poco/Net/Socket.h>
 
 namespace nexus::io {
 
@@ -31,14 +39,19 @@ public:
     using Clock = std::chrono::steady_clock;
     using TimerId = std::uint64_t;
 
-    /// Readiness bits given to a Watcher.
+    /// Readiness bits given to a Watcher (and interest bits for watch()).
+    /// They are epoll's bits, so a plain fd user may pass EPOLLIN/EPOLLOUT.
     enum Interest : int {
-        readable = Poco::Net::PollSet::POLL_READ,
-        writable = Poco::Net::PollSet::POLL_WRITE,
-        failed = Poco::Net::PollSet::POLL_ERROR,
+        readable = EPOLLIN,
+        writable = EPOLLOUT,
+        /// Error, hang-up or the peer's half-close (EPOLLERR, EPOLLHUP,
+        /// EPOLLRDHUP). Always reported together with `readable`, so a
+        /// watcher reads and sees the EOF or the error. Never needed in an
+        /// interest: it is always reported.
+        failed = EPOLLERR | EPOLLHUP,
     };
 
-    /// Reacts to the readiness of one socket, on the loop's thread.
+    /// Reacts to the readiness of one descriptor, on the loop's thread.
     class Watcher {
     public:
         virtual void on_ready(int events) = 0;
@@ -47,22 +60,43 @@ public:
         ~Watcher() = default;
     };
 
-    /// Throws Poco::Exception (or std::system_error) when the kernel refuses
-    /// the poll set or the wakeup descriptor.
+    /// Throws std::system_error when the kernel refuses the epoll instance,
+    /// the eventfd or the timerfd (EMFILE, ENFILE, ENOMEM).
     EventLoop();
     ~EventLoop();
     EventLoop(const EventLoop&) = delete;
     EventLoop& operator=(const EventLoop&) = delete;
 
-    /// Starts watching `socket` for `interest` (readable/writable bits);
-    /// errors and hang-ups are always reported. `watcher` must outlive the
-    /// registration (call unwatch() before destroying it).
+    /// Starts watching `fd` for `interest` (readable/writable bits, other
+    /// bits ignored); `failed` is always reported. Watching an fd already
+    /// watched replaces its watcher and interest. `watcher` must outlive the
+    /// registration, and the caller keeps owning `fd`: call unwatch() before
+    /// closing it or destroying the watcher. Throws std::system_error (EBADF
+    /// for a negative or closed fd, EPERM for a regular file, ENOMEM,
+    /// ENOSPC past fs.epoll.max_user_watches) or std::bad_alloc, watching
+    /// nothing new then.
+    void watch(int fd, Watcher* watcher, int interest);
+    /// Replaces the interest of a watched `fd`. Throws std::system_error
+    /// (ENOENT when `fd` is not watched).
+    void modify(int fd, int interest);
+    /// Stops watching `fd`; its watcher is not called again, even for events
+    /// already collected in this iteration. Unknown or negative fds are
+    /// ignored.
+    void unwatch(int fd) noexcept;
+
+    /// The same on a Poco socket's descriptor (socket.impl()->sockfd()). The
+    /// loop keeps no copy of the socket: keep it open until unwatch().
     void watch(const Poco::Net::Socket& socket, Watcher* watcher, int interest);
     void modify(const Poco::Net::Socket& socket, int interest);
-    void unwatch(const Poco::Net::Socket& socket);
-    std::size_t watched() const noexcept { return watchers_.size(); }
+    /// A closed socket (no descriptor) is ignored.
+    void unwatch(const Poco::Net::Socket& socket) noexcept;
+
+    /// How many descriptors are watched.
+    std::size_t watched() const noexcept { return watched_; }
 
     /// Runs `task` once at `when` (or at the first iteration after it).
+    /// Timers due at the same iteration run in deadline order, equal
+    /// deadlines in the order they were added. Throws std::bad_alloc.
     TimerId at(Clock::time_point when, std::function<void()> task);
     TimerId after(Clock::duration delay, std::function<void()> task) {
         return at(Clock::now() + delay, std::move(task));
@@ -78,9 +112,13 @@ public:
     /// from any thread. Throws std::bad_alloc.
     void post(std::function<void()> task);
 
-    /// One iteration: waits at most `max_wait` (less when a timer is due, not
-    /// at all when tasks are queued), then dispatches. Returns false once
-    /// stop() was called.
+    /// One iteration: waits at most `max_wait` (rounded up to whole
+    /// milliseconds; less when a timer is due, not at all when tasks are
+    /// queued), dispatches ready descriptors, runs posted tasks, due timers
+    /// and the iteration hooks. Returns false once stop() was called.
+    /// Exceptions thrown by watchers, tasks, timers and hooks propagate
+    /// (the rest of that iteration is skipped); epoll_wait failing otherwise
+    /// than by EINTR throws std::system_error.
     bool run_once(Clock::duration max_wait);
     /// Iterates until stop().
     void run();
@@ -92,24 +130,39 @@ public:
     /// loop first ran).
     bool in_loop_thread() const noexcept;
 
+    /// The epoll descriptor: readable whenever run_once() has work (a watched
+    /// descriptor is ready, a task was posted, stop() was called, or a timer
+    /// is due) and, after an iteration, not before then. Poll it, never read
+    /// it or close it. Valid for the loop's lifetime.
+    int poll_fd() const noexcept { return epoll_fd_; }
+
     /// Becomes readable whenever post() or stop() was called since the last
-    /// iteration; lets another event loop wait on this one.
+    /// iteration (poll_fd() covers this and more).
     int wakeup_fd() const noexcept { return wakeup_fd_; }
 
 private:
+    static constexpr int k_max_events = 256;
+
     void wake() noexcept;
     void run_tasks();
     void run_timers();
+    void arm_timer() noexcept;
     Clock::duration time_to_next_timer(Clock::duration max_wait) const;
 
-    Poco::Net::PollSet poll_set_;
-    std::unordered_map<int, std::pair<Poco::Net::Socket, Watcher*>> watchers_;
+    int epoll_fd_ = -1;
     int wakeup_fd_ = -1;
-    Poco::Net::StreamSocket wakeup_socket_;
+    int timer_fd_ = -1;
+    std::vector<Watcher*> watchers_; // indexed by fd; nullptr when not watched
+    std::size_t watched_ = 0;
+    std::array<epoll_event, k_max_events> events_{};
 
     std::map<std::pair<Clock::time_point, TimerId>, std::function<void()>> timers_;
     std::unordered_map<TimerId, Clock::time_point> timer_deadlines_;
     TimerId next_timer_ = 1;
+    // The deadline the timerfd is armed to; max() when disarmed or expired.
+    Clock::time_point armed_ = Clock::time_point::max();
+    // Inside run_once(): at() and cancel() leave arming to its end.
+    bool dispatching_ = false;
     std::vector<std::function<void()>> iteration_hooks_;
 
     std::mutex tasks_mutex_;

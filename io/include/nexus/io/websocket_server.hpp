@@ -42,6 +42,7 @@ struct ClientInfo {
 
 /// The request as the handshake hook sees it.
 struct HandshakeView {
+    ClientId id = 0; // the id the client gets if accepted
     std::string_view peer;
     std::string_view path;
     std::string_view query;
@@ -54,11 +55,20 @@ struct HandshakeView {
 };
 
 /// The hook's answer: status 0 accepts; any 4xx/5xx rejects with that
-/// status and `body`.
+/// status and `body`. `defer` parks the request until
+/// WebSocketServer::decide_handshake() answers for it (a host that decides on
+/// another thread, or later); handshake_timeout still applies meanwhile.
 struct HandshakeDecision {
     int status = 0;
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers; // added to either response
+    bool defer = false;
+
+    static HandshakeDecision deferred() {
+        HandshakeDecision d;
+        d.defer = true;
+        return d;
+    }
 };
 
 /// Why the server dropped a client on its own.
@@ -141,6 +151,12 @@ public:
     /// threads; repeated calls do nothing more.
     void stop() noexcept;
     bool stopped() const noexcept;
+    /// Makes a run_once() that waits on loop 0 return soon. Any thread.
+    void wake() noexcept;
+    /// A descriptor that is readable whenever run_once() has work (sockets,
+    /// posted operations, due timers): lets a host embed the server in its
+    /// own event loop. Needs threads == 1. Owned by the server.
+    int poll_fd() const noexcept;
 
     SendResult send(ClientId id, std::span<const std::uint8_t> data, bool binary);
     SendResult send_text(ClientId id, std::string_view text);
@@ -151,7 +167,15 @@ public:
     /// Starts the close handshake with `code`; the disconnect event follows.
     SendResult disconnect(ClientId id, std::uint16_t code = 1000, std::string_view reason = {});
 
+    /// Answers a request the hook deferred (decision.defer must be false).
+    /// unknown_client when no such request waits (answered, timed out, or
+    /// the peer left); from another thread than its loop's the answer is
+    /// posted and ok returned.
+    SendResult decide_handshake(ClientId id, HandshakeDecision decision);
+
     std::vector<ClientInfo> clients() const;
+    /// The connected clients' ids in connection order (cheaper than clients()).
+    std::vector<ClientId> client_ids() const;
     std::optional<ClientInfo> client(ClientId id) const;
     std::size_t client_count() const noexcept;
     bool set_user_data(ClientId id, std::string data);

@@ -1,0 +1,121 @@
+#include "event_queue.hpp"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "nexus/socket.h"
+
+namespace nexus::capi {
+
+EventQueue::EventQueue(bool handshake_events, std::uint64_t byte_limit, int notify_fd)
+    : handshake_events_(handshake_events), byte_limit_(byte_limit), notify_fd_(notify_fd) {}
+
+io::HandshakeDecision EventQueue::on_handshake(const io::HandshakeView& request) {
+    if (!handshake_events_) {
+        return {};
+    }
+    PendingRequest pending;
+    pending.peer = request.peer;
+    pending.path = request.path;
+    pending.query = request.query;
+    pending.origin = request.origin;
+    for (const auto& [name, value] : request.headers) {
+        pending.headers.append(name).append(": ").append(value).append("\r\n");
+    }
+    {
+        const std::lock_guard lock(mutex_);
+        pending_.insert_or_assign(request.id, std::move(pending));
+    }
+    QueuedEvent event;
+    event.kind = NX_EVENT_HANDSHAKE;
+    event.client = request.id;
+    push(std::move(event), true);
+    return io::HandshakeDecision::deferred();
+}
+
+void EventQueue::on_connect(io::ClientId id, const io::ClientInfo&) {
+    QueuedEvent event;
+    event.kind = NX_EVENT_CONNECT;
+    event.client = id;
+    push(std::move(event), true);
+}
+
+void EventQueue::on_message(io::ClientId id, std::span<const std::uint8_t> data, bool binary) {
+    QueuedEvent event;
+    event.kind = NX_EVENT_MESSAGE;
+    event.client = id;
+    event.opcode = binary ? NX_OPCODE_BINARY : NX_OPCODE_TEXT;
+    event.data.assign(reinterpret_cast<const char*>(data.data()), data.size());
+    if (!push(std::move(event), false) && server_ != nullptr) {
+        // The host is not keeping up: cutting this client off keeps memory
+        // bounded, and 1013 tells it to come back later (IANA registry).
+        server_->disconnect(id, 1013, "server overloaded");
+        on_error(id, fmt::format("event queue over {} bytes: client {} disconnected with 1013",
+                                 byte_limit_, id));
+    }
+}
+
+void EventQueue::on_disconnect(io::ClientId id, std::uint16_t code, std::string_view reason) {
+    QueuedEvent event;
+    event.kind = NX_EVENT_DISCONNECT;
+    event.client = id;
+    event.close_code = code;
+    event.data.assign(reason);
+    push(std::move(event), true);
+}
+
+void EventQueue::on_error(io::ClientId id, std::string_view message) {
+    QueuedEvent event;
+    event.kind = NX_EVENT_ERROR;
+    event.client = id;
+    event.data.assign(message);
+    push(std::move(event), true);
+}
+
+bool EventQueue::push(QueuedEvent event, bool essential) {
+    const std::lock_guard lock(mutex_);
+    if (!essential && bytes_ + event.data.size() > byte_limit_) {
+        return false;
+    }
+    bytes_ += event.data.size();
+    const bool was_empty = queue_.empty();
+    queue_.push_back(std::move(event));
+    if (was_empty && notify_fd_ >= 0) {
+        const std::uint64_t one = 1;
+        [[maybe_unused]] const auto n = ::write(notify_fd_, &one, sizeof one);
+    }
+    return true;
+}
+
+bool EventQueue::pop(QueuedEvent& out) {
+    const std::lock_guard lock(mutex_);
+    if (queue_.empty()) {
+        return false;
+    }
+    out = std::move(queue_.front());
+    queue_.pop_front();
+    bytes_ -= out.data.size();
+    if (queue_.empty() && notify_fd_ >= 0) {
+        // Drained: the descriptor stops being readable until the next push.
+        std::uint64_t count = 0;
+        [[maybe_unused]] const auto n = ::read(notify_fd_, &count, sizeof count);
+    }
+    return true;
+}
+
+std::optional<PendingRequest> EventQueue::pending(std::uint64_t id) const {
+    const std::lock_guard lock(mutex_);
+    const auto it = pending_.find(id);
+    if (it == pending_.end()) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+bool EventQueue::take_pending(std::uint64_t id) {
+    const std::lock_guard lock(mutex_);
+    return pending_.erase(id) > 0;
+}
+
+} // namespace nexus::capi
