@@ -6,7 +6,8 @@
 #define NX_STRINGIFY_(x) #x
 #define NX_STRINGIFY(x) NX_STRINGIFY_(x)
 #define NX_VERSION_STRING_LITERAL                                                                  \
-    NX_STRINGIFY(NX_VERSION_MAJOR) "." NX_STRINGIFY(NX_VERSION_MINOR) "." NX_STRINGIFY(NX_VERSION_PATCH)
+    NX_STRINGIFY(NX_VERSION_MAJOR)                                                                 \
+    "." NX_STRINGIFY(NX_VERSION_MINOR) "." NX_STRINGIFY(NX_VERSION_PATCH)
 
 namespace nexus::capi {
 namespace {
@@ -31,9 +32,9 @@ int status_of(io::SendResult result, std::string& slot, std::uint64_t client) no
         case io::SendResult::closing:
             return fail(slot, NX_ECLOSING, fmt::format("client {} is closing", client));
         case io::SendResult::queue_full:
-            return fail(slot, NX_EQUEUEFULL,
-                        fmt::format("client {} is over max_send_queue and is being disconnected",
-                                    client));
+            return fail(
+                slot, NX_EQUEUEFULL,
+                fmt::format("client {} is over max_send_queue and is being disconnected", client));
         case io::SendResult::invalid_argument:
             return fail(slot, NX_EINVAL, "invalid argument");
         }
@@ -81,28 +82,50 @@ const char* nx_version_string(void) noexcept {
 
 const char* nx_strerror(int status) noexcept {
     switch (status) {
-    case NX_OK: return "success";
-    case NX_EINVAL: return "invalid argument";
-    case NX_ENOMEM: return "out of memory";
-    case NX_ESTATE: return "not allowed in the current state";
-    case NX_ENOCLIENT: return "no such client";
-    case NX_EUTF8: return "text is not valid UTF-8";
-    case NX_ECLOSING: return "the connection is closing";
-    case NX_EQUEUEFULL: return "send queue limit reached";
-    case NX_ETIMEDOUT: return "timed out";
-    case NX_EBIND: return "cannot bind the address";
-    case NX_EURL: return "malformed URL";
-    case NX_EDNS: return "host name does not resolve";
-    case NX_EREFUSED: return "connection refused";
-    case NX_EUNREACHABLE: return "host unreachable";
-    case NX_EHANDSHAKE: return "WebSocket handshake failed";
-    case NX_EIO: return "connection broken";
-    case NX_ECLOSED: return "connection closed";
-    case NX_ETLS: return "TLS failure";
-    case NX_ECERT: return "certificate refused";
-    case NX_EINTERNAL: return "internal error";
-    case NX_ETOOBIG: return "message too big";
-    default: return "unknown status";
+    case NX_OK:
+        return "success";
+    case NX_EINVAL:
+        return "invalid argument";
+    case NX_ENOMEM:
+        return "out of memory";
+    case NX_ESTATE:
+        return "not allowed in the current state";
+    case NX_ENOCLIENT:
+        return "no such client";
+    case NX_EUTF8:
+        return "text is not valid UTF-8";
+    case NX_ECLOSING:
+        return "the connection is closing";
+    case NX_EQUEUEFULL:
+        return "send queue limit reached";
+    case NX_ETIMEDOUT:
+        return "timed out";
+    case NX_EBIND:
+        return "cannot bind the address";
+    case NX_EURL:
+        return "malformed URL";
+    case NX_EDNS:
+        return "host name does not resolve";
+    case NX_EREFUSED:
+        return "connection refused";
+    case NX_EUNREACHABLE:
+        return "host unreachable";
+    case NX_EHANDSHAKE:
+        return "WebSocket handshake failed";
+    case NX_EIO:
+        return "connection broken";
+    case NX_ECLOSED:
+        return "connection closed";
+    case NX_ETLS:
+        return "TLS failure";
+    case NX_ECERT:
+        return "certificate refused";
+    case NX_EINTERNAL:
+        return "internal error";
+    case NX_ETOOBIG:
+        return "message too big";
+    default:
+        return "unknown status";
     }
 }
 

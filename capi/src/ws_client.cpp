@@ -33,13 +33,20 @@ namespace {
 int status_of(nexus::io::ConnectError kind) {
     using nexus::io::ConnectError;
     switch (kind) {
-    case ConnectError::bad_url: return NX_EURL;
-    case ConnectError::dns: return NX_EDNS;
-    case ConnectError::refused: return NX_EREFUSED;
-    case ConnectError::unreachable: return NX_EUNREACHABLE;
-    case ConnectError::timeout: return NX_ETIMEDOUT;
-    case ConnectError::handshake: return NX_EHANDSHAKE;
-    case ConnectError::io: return NX_EIO;
+    case ConnectError::bad_url:
+        return NX_EURL;
+    case ConnectError::dns:
+        return NX_EDNS;
+    case ConnectError::refused:
+        return NX_EREFUSED;
+    case ConnectError::unreachable:
+        return NX_EUNREACHABLE;
+    case ConnectError::timeout:
+        return NX_ETIMEDOUT;
+    case ConnectError::handshake:
+        return NX_EHANDSHAKE;
+    case ConnectError::io:
+        return NX_EIO;
     }
     return NX_EINTERNAL;
 }
@@ -134,17 +141,17 @@ int nx_ws_client_new(nx_ws_client** out, const nx_ws_client_options* options) no
         return fail_thread(NX_EINVAL, "out is NULL");
     }
     *out = nullptr;
+    nx_ws_client_options defaults;
+    if (options == nullptr) {
+        nx_ws_client_options_init(&defaults, NX_WS_CLIENT_OPTIONS_VERSION);
+        options = &defaults;
+    }
     std::string error;
     const int status = guard(error, [&]() -> int {
-        nx_ws_client_options defaults;
-        if (options == nullptr) {
-            nx_ws_client_options_init(&defaults, NX_WS_CLIENT_OPTIONS_VERSION);
-            options = &defaults;
-        }
         if (options->version != NX_WS_CLIENT_OPTIONS_VERSION) {
-            return fail(error, NX_EINVAL, fmt::format("options version {} is not {}",
-                                                      options->version,
-                                                      NX_WS_CLIENT_OPTIONS_VERSION));
+            return fail(error, NX_EINVAL,
+                        fmt::format("options version {} is not {}", options->version,
+                                    NX_WS_CLIENT_OPTIONS_VERSION));
         }
         if (options->max_message_size == 0) {
             return fail(error, NX_EINVAL, "max_message_size must be positive");
@@ -190,8 +197,7 @@ int nx_ws_client_connect(nx_ws_client* client, const char* url) noexcept {
     return guard(client->last_error, [&]() -> int {
         client->http_status = 0;
         try {
-            client->connection =
-                std::make_unique<nexus::io::WebSocketClient>(url, client->options);
+            client->connection = std::make_unique<nexus::io::WebSocketClient>(url, client->options);
         } catch (const nexus::io::ClientError& e) {
             client->http_status = e.http_status();
             return fail(client->last_error, status_of(e.kind()), e.what());
@@ -225,8 +231,9 @@ int nx_ws_client_send(nx_ws_client* client, const char* data, std::size_t size,
         return fail(client->last_error, NX_EINVAL, "data is NULL but size is not 0");
     }
     if (!nexus::capi::is_message_opcode(opcode)) {
-        return fail(client->last_error, NX_EINVAL,
-                    fmt::format("opcode {} is neither NX_OPCODE_TEXT nor NX_OPCODE_BINARY", opcode));
+        return fail(
+            client->last_error, NX_EINVAL,
+            fmt::format("opcode {} is neither NX_OPCODE_TEXT nor NX_OPCODE_BINARY", opcode));
     }
     if (const int rc = require_open(client); rc != NX_OK) {
         return rc;
@@ -268,9 +275,8 @@ int nx_ws_client_close(nx_ws_client* client, int code, const char* reason,
     if (const int rc = require_open(client); rc != NX_OK) {
         return rc;
     }
-    return client_call(client, [&] {
-        client->connection->close(static_cast<std::uint16_t>(code), text);
-    });
+    return client_call(client,
+                       [&] { client->connection->close(static_cast<std::uint16_t>(code), text); });
 }
 
 int nx_ws_client_poll(nx_ws_client* client, int timeout_ms, nx_ws_event* event) noexcept {

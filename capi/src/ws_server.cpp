@@ -153,9 +153,9 @@ int poll_driving(nx_ws_server* s, int timeout_ms, nx_ws_event* event) {
         }
         auto wait = std::chrono::milliseconds(1000);
         if (!forever) {
-            wait = std::max(std::chrono::milliseconds(0),
-                            std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                                  Clock::now()));
+            wait = std::max(
+                std::chrono::milliseconds(0),
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
         }
         // Runs at least once, also with timeout 0: that is the poll step.
         s->server->run_once(wait);
@@ -223,8 +223,9 @@ int check_message(nx_ws_server* s, const char* data, std::size_t size, int opcod
         return fail(s->last_error, NX_EINVAL, "data is NULL but size is not 0");
     }
     if (!nexus::capi::is_message_opcode(opcode)) {
-        return fail(s->last_error, NX_EINVAL,
-                    fmt::format("opcode {} is neither NX_OPCODE_TEXT nor NX_OPCODE_BINARY", opcode));
+        return fail(
+            s->last_error, NX_EINVAL,
+            fmt::format("opcode {} is neither NX_OPCODE_TEXT nor NX_OPCODE_BINARY", opcode));
     }
     if (size > s->config.max_send_queue) {
         return fail(s->last_error, NX_ETOOBIG,
@@ -291,13 +292,13 @@ int nx_ws_server_new(nx_ws_server** out, const nx_ws_server_options* options) no
         return fail_thread(NX_EINVAL, "out is NULL");
     }
     *out = nullptr;
+    nx_ws_server_options defaults;
+    if (options == nullptr) {
+        nx_ws_server_options_init(&defaults, NX_WS_SERVER_OPTIONS_VERSION);
+        options = &defaults;
+    }
     std::string error;
     const int status = guard(error, [&]() -> int {
-        nx_ws_server_options defaults;
-        if (options == nullptr) {
-            nx_ws_server_options_init(&defaults, NX_WS_SERVER_OPTIONS_VERSION);
-            options = &defaults;
-        }
         auto s = std::make_unique<nx_ws_server>();
         if (const int rc = to_config(*options, s->config); rc != NX_OK) {
             error = nx_last_error();
@@ -342,7 +343,7 @@ void nx_ws_server_free(nx_ws_server* server) noexcept {
             }
         }
         server->server.reset(); // before the handler it calls
-    } catch (...) { // free never fails; what remains is released below
+    } catch (...) {             // free never fails; what remains is released below
     }
     delete server;
 }
@@ -479,8 +480,8 @@ int nx_ws_server_disconnect(nx_ws_server* server, std::uint64_t client, int code
                     fmt::format("close code {} cannot be sent", code));
     }
     return guard(server->last_error, [&]() -> int {
-        const auto result = server->server->disconnect(
-            client, static_cast<std::uint16_t>(code), std::string_view(reason, reason_size));
+        const auto result = server->server->disconnect(client, static_cast<std::uint16_t>(code),
+                                                       std::string_view(reason, reason_size));
         if (result == nexus::io::SendResult::invalid_argument) {
             return fail(server->last_error, NX_EINVAL,
                         fmt::format("close code {} cannot be sent, or the reason is over 123 bytes "
@@ -556,7 +557,8 @@ int nx_ws_server_client_info(nx_ws_server* server, std::uint64_t client,
             server->info_channels.clear();
             pending = 1;
         } else {
-            return fail(server->last_error, NX_ENOCLIENT, fmt::format("no client with id {}", client));
+            return fail(server->last_error, NX_ENOCLIENT,
+                        fmt::format("no client with id {}", client));
         }
         info->id = client;
         info->peer = kept.peer.c_str();
@@ -570,11 +572,11 @@ int nx_ws_server_client_info(nx_ws_server* server, std::uint64_t client,
         info->user_data_size = kept.user_data.size();
         info->channels = server->info_channels.c_str();
         info->channels_size = server->info_channels.size();
-        info->connected_at_ms =
-            pending != 0 ? 0
-                         : std::chrono::duration_cast<std::chrono::milliseconds>(
-                               kept.connected_at.time_since_epoch())
-                               .count();
+        info->connected_at_ms = pending != 0
+                                    ? 0
+                                    : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          kept.connected_at.time_since_epoch())
+                                          .count();
         info->compressed = kept.compressed ? 1 : 0;
         info->pending = pending;
         return NX_OK;
@@ -609,8 +611,10 @@ int nx_ws_server_set_user_data(nx_ws_server* server, std::uint64_t client, const
                     fmt::format("user data of {} bytes is over {} bytes", size, k_max_user_data));
     }
     return guard(server->last_error, [&]() -> int {
-        if (!server->server->set_user_data(client, std::string(data == nullptr ? "" : data, size))) {
-            return fail(server->last_error, NX_ENOCLIENT, fmt::format("no client with id {}", client));
+        if (!server->server->set_user_data(client,
+                                           std::string(data == nullptr ? "" : data, size))) {
+            return fail(server->last_error, NX_ENOCLIENT,
+                        fmt::format("no client with id {}", client));
         }
         return NX_OK;
     });
@@ -654,8 +658,8 @@ int nx_ws_server_publish(nx_ws_server* server, const char* channel, std::size_t 
         return rc;
     }
     return guard(server->last_error, [&]() -> int {
-        const std::size_t n = server->server->publish(std::string_view(channel, channel_size),
-                                                      bytes(data, size), opcode == NX_OPCODE_BINARY);
+        const std::size_t n = server->server->publish(
+            std::string_view(channel, channel_size), bytes(data, size), opcode == NX_OPCODE_BINARY);
         return static_cast<int>(std::min<std::size_t>(n, INT32_MAX));
     });
 }
@@ -663,7 +667,8 @@ int nx_ws_server_publish(nx_ws_server* server, const char* channel, std::size_t 
 int nx_ws_server_get_stats(const nx_ws_server* server, nx_ws_server_stats* stats) noexcept {
     NX_REQUIRE_SERVER(server);
     if (stats == nullptr || stats->version != NX_WS_SERVER_STATS_VERSION) {
-        return fail_thread(NX_EINVAL, "stats is NULL or its version is not NX_WS_SERVER_STATS_VERSION");
+        return fail_thread(NX_EINVAL,
+                           "stats is NULL or its version is not NX_WS_SERVER_STATS_VERSION");
     }
     using nexus::io::DropReason;
     const nexus::io::ServerStats s = server->server->stats();

@@ -117,7 +117,8 @@ void Session::read_available() {
             }
             // Frames sent ahead of our 101 wait here, bounded like a head.
             if (parked_->size() + data.size() > loop_.server.config.max_header_bytes) {
-                abort(DropReason::protocol_error, 1006, "too much data before the handshake answer");
+                abort(DropReason::protocol_error, 1006,
+                      "too much data before the handshake answer");
                 return;
             }
             parked_->append(data);

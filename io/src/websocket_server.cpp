@@ -397,8 +397,9 @@ std::size_t WebSocketServer::broadcast_text(std::string_view text, ClientId exce
 SendResult WebSocketServer::disconnect(ClientId id, std::uint16_t code, std::string_view reason) {
     // Any code an endpoint may send (§7.4, IANA registry) but 1010, which
     // only a client sends.
-    if (!core::close_code::is_valid_on_wire(code) || code == core::close_code::mandatory_extension ||
-        reason.size() > 123 || !core::is_valid_utf8(reason)) {
+    if (!core::close_code::is_valid_on_wire(code) ||
+        code == core::close_code::mandatory_extension || reason.size() > 123 ||
+        !core::is_valid_utf8(reason)) {
         return SendResult::invalid_argument;
     }
     return impl_->with_session(id, [code, reason = std::string(reason)](detail::Session& s) {

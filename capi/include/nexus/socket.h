@@ -51,44 +51,44 @@ extern "C" {
  * from the header's when a newer library is loaded. Any thread. */
 NX_EXTERN unsigned int nx_version(void) NX_NOEXCEPT;
 /* "major.minor.patch", static storage. Any thread. */
-NX_EXTERN const char *nx_version_string(void) NX_NOEXCEPT;
+NX_EXTERN const char* nx_version_string(void) NX_NOEXCEPT;
 
 /* ------------------------------------------------------------- errors */
 
 /* Status codes. Never renumbered; retired values stay reserved. */
 enum nx_status {
     NX_OK = 0,
-    NX_EINVAL = -1,       /* an argument is invalid: NULL handle or pointer, value out of range */
-    NX_ENOMEM = -2,       /* out of memory */
-    NX_ESTATE = -3,       /* not allowed now: before start, after stop, after close */
-    NX_ENOCLIENT = -4,    /* no such client (never was, or gone) */
-    NX_EUTF8 = -5,        /* text that is not valid UTF-8 */
-    NX_ECLOSING = -6,     /* the connection is closing; nothing more goes out */
-    NX_EQUEUEFULL = -7,   /* over the send-queue limit: the client is being cut off */
-    NX_ETIMEDOUT = -8,    /* the operation did not finish in time */
-    NX_EBIND = -9,        /* the address cannot be bound (in use, no permission, bad host) */
-    NX_EURL = -10,        /* a malformed URL */
-    NX_EDNS = -11,        /* the host name does not resolve */
-    NX_EREFUSED = -12,    /* connection refused: nothing listens there */
+    NX_EINVAL = -1,        /* an argument is invalid: NULL handle or pointer, value out of range */
+    NX_ENOMEM = -2,        /* out of memory */
+    NX_ESTATE = -3,        /* not allowed now: before start, after stop, after close */
+    NX_ENOCLIENT = -4,     /* no such client (never was, or gone) */
+    NX_EUTF8 = -5,         /* text that is not valid UTF-8 */
+    NX_ECLOSING = -6,      /* the connection is closing; nothing more goes out */
+    NX_EQUEUEFULL = -7,    /* over the send-queue limit: the client is being cut off */
+    NX_ETIMEDOUT = -8,     /* the operation did not finish in time */
+    NX_EBIND = -9,         /* the address cannot be bound (in use, no permission, bad host) */
+    NX_EURL = -10,         /* a malformed URL */
+    NX_EDNS = -11,         /* the host name does not resolve */
+    NX_EREFUSED = -12,     /* connection refused: nothing listens there */
     NX_EUNREACHABLE = -13, /* no route to the host */
-    NX_EHANDSHAKE = -14,  /* the peer answered, but not with a valid WebSocket handshake */
-    NX_EIO = -15,         /* the connection broke */
-    NX_ECLOSED = -16,     /* the connection is closed */
-    NX_ETLS = -17,        /* TLS failed (reserved for the TLS API) */
-    NX_ECERT = -18,       /* the peer's certificate was refused (reserved for the TLS API) */
-    NX_EINTERNAL = -19,   /* a bug: an unexpected internal failure (the detail says what) */
-    NX_ETOOBIG = -20      /* a message over the configured size limit */
+    NX_EHANDSHAKE = -14,   /* the peer answered, but not with a valid WebSocket handshake */
+    NX_EIO = -15,          /* the connection broke */
+    NX_ECLOSED = -16,      /* the connection is closed */
+    NX_ETLS = -17,         /* TLS failed (reserved for the TLS API) */
+    NX_ECERT = -18,        /* the peer's certificate was refused (reserved for the TLS API) */
+    NX_EINTERNAL = -19,    /* a bug: an unexpected internal failure (the detail says what) */
+    NX_ETOOBIG = -20       /* a message over the configured size limit */
 };
 
 /* Static text for a status ("invalid argument", ...); "unknown status" for
  * values this version does not know. Any thread. */
-NX_EXTERN const char *nx_strerror(int status) NX_NOEXCEPT;
+NX_EXTERN const char* nx_strerror(int status) NX_NOEXCEPT;
 
 /* Detail of the last failure, on this thread, of a call that had no handle
  * to keep it (nx_ws_server_new(), nx_ws_client_new(), calls with a NULL
  * handle); "" when none. Valid until the next failing call on this thread.
  * Any thread (the text is thread-local). */
-NX_EXTERN const char *nx_last_error(void) NX_NOEXCEPT;
+NX_EXTERN const char* nx_last_error(void) NX_NOEXCEPT;
 
 /* ----------------------------------------------------- shared constants */
 
@@ -131,13 +131,13 @@ enum nx_log_level {
  * first; copy what must live longer. data is binary-safe and not
  * NUL-terminated (but a NUL byte follows it, as a convenience for text). */
 typedef struct nx_ws_event {
-    int kind;             /* enum nx_event_kind */
-    uint64_t client;      /* server: the client's id (0 for the server); client: 0 */
-    int opcode;           /* MESSAGE: NX_OPCODE_TEXT or NX_OPCODE_BINARY; else 0 */
-    const char *data;     /* payload, reason or error text; never NULL ("" when empty) */
-    size_t size;          /* bytes at data */
-    int close_code;       /* DISCONNECT: the close code (1005 none was given, 1006
-                             the transport ended without a close frame); else 0 */
+    int kind;         /* enum nx_event_kind */
+    uint64_t client;  /* server: the client's id (0 for the server); client: 0 */
+    int opcode;       /* MESSAGE: NX_OPCODE_TEXT or NX_OPCODE_BINARY; else 0 */
+    const char* data; /* payload, reason or error text; never NULL ("" when empty) */
+    size_t size;      /* bytes at data */
+    int close_code;   /* DISCONNECT: the close code (1005 none was given, 1006
+                         the transport ended without a close frame); else 0 */
 } nx_ws_event;
 
 /* ------------------------------------------------------ WebSocket server */
@@ -151,43 +151,43 @@ typedef struct nx_ws_server nx_ws_server;
  * nx_ws_server_new(); NULL means the default. docs/configuration.md lists
  * the same settings with their environment variables. */
 typedef struct nx_ws_server_options {
-    unsigned int version;        /* NX_WS_SERVER_OPTIONS_VERSION */
-    const char *host;            /* address to bind; "0.0.0.0" */
-    int port;                    /* 0..65535; 0 picks a free port; 8080 */
-    unsigned int threads;        /* event loops sharing the port; 1 (see nx_ws_server_poll) */
-    uint64_t max_clients;        /* over it the handshake gets HTTP 503; 100 */
-    uint32_t handshake_timeout_ms; /* unfinished handshakes are dropped; 10000 */
-    uint64_t max_header_bytes;   /* request head over it: HTTP 431; 16384 */
-    uint64_t max_frame_size;     /* frames over it: close 1009; 1 MiB */
-    uint64_t max_message_size;   /* messages over it: close 1009; 1 MiB */
-    uint32_t ping_interval_ms;   /* 0 = no pings; 30000 */
-    uint32_t pong_timeout_ms;    /* silent this long after a ping: dropped; 30000 */
-    uint32_t idle_timeout_ms;    /* no message either way this long: close 1001; 0 = off */
-    uint64_t max_send_queue;     /* bytes queued for one client; over it: close 1008; 4 MiB */
+    unsigned int version;           /* NX_WS_SERVER_OPTIONS_VERSION */
+    const char* host;               /* address to bind; "0.0.0.0" */
+    int port;                       /* 0..65535; 0 picks a free port; 8080 */
+    unsigned int threads;           /* event loops sharing the port; 1 (see nx_ws_server_poll) */
+    uint64_t max_clients;           /* over it the handshake gets HTTP 503; 100 */
+    uint32_t handshake_timeout_ms;  /* unfinished handshakes are dropped; 10000 */
+    uint64_t max_header_bytes;      /* request head over it: HTTP 431; 16384 */
+    uint64_t max_frame_size;        /* frames over it: close 1009; 1 MiB */
+    uint64_t max_message_size;      /* messages over it: close 1009; 1 MiB */
+    uint32_t ping_interval_ms;      /* 0 = no pings; 30000 */
+    uint32_t pong_timeout_ms;       /* silent this long after a ping: dropped; 30000 */
+    uint32_t idle_timeout_ms;       /* no message either way this long: close 1001; 0 = off */
+    uint64_t max_send_queue;        /* bytes queued for one client; over it: close 1008; 4 MiB */
     double max_messages_per_second; /* per client; over it: close 1008; 0 = no limit */
-    uint32_t close_timeout_ms;   /* stop's flush bound and close-handshake bound; 5000 */
-    const char *allowed_origins; /* comma-separated exact Origin values; NULL/"" allows all */
-    const char *subprotocols;    /* comma-separated, preference order; NULL = none */
-    int permessage_deflate;      /* nonzero offers RFC 7692 compression; 0 */
+    uint32_t close_timeout_ms;      /* stop's flush bound and close-handshake bound; 5000 */
+    const char* allowed_origins;    /* comma-separated exact Origin values; NULL/"" allows all */
+    const char* subprotocols;       /* comma-separated, preference order; NULL = none */
+    int permessage_deflate;         /* nonzero offers RFC 7692 compression; 0 */
     int deflate_server_no_context_takeover; /* 1 (saves 32 KiB per idle client) */
     int deflate_client_no_context_takeover; /* 0 */
     int deflate_server_max_window_bits;     /* 8..15; 15 */
     int deflate_client_max_window_bits;     /* 8..15; 15 */
-    int deflate_level;           /* zlib level -1..9; -1 */
-    int deflate_memory_level;    /* zlib memLevel 1..9; 8 */
-    const char *static_dir;      /* plain HTTP GETs are served from here; NULL: 404 */
-    int handshake_events;        /* nonzero: every valid upgrade request becomes an
-                                    NX_EVENT_HANDSHAKE and waits for
-                                    nx_ws_server_accept() / nx_ws_server_reject(); 0 */
-    int log_level;               /* enum nx_log_level, process-wide; NX_LOG_WARNING */
-    uint64_t max_event_queue;    /* bytes of events waiting for poll (threads > 1);
-                                    over it the client is closed with 1013; 64 MiB */
+    int deflate_level;                      /* zlib level -1..9; -1 */
+    int deflate_memory_level;               /* zlib memLevel 1..9; 8 */
+    const char* static_dir;                 /* plain HTTP GETs are served from here; NULL: 404 */
+    int handshake_events;                   /* nonzero: every valid upgrade request becomes an
+                                               NX_EVENT_HANDSHAKE and waits for
+                                               nx_ws_server_accept() / nx_ws_server_reject(); 0 */
+    int log_level;                          /* enum nx_log_level, process-wide; NX_LOG_WARNING */
+    uint64_t max_event_queue;               /* bytes of events waiting for poll (threads > 1);
+                                               over it the client is closed with 1013; 64 MiB */
 } nx_ws_server_options;
 
 /* Fills `options` with the defaults above. `version` must be
  * NX_WS_SERVER_OPTIONS_VERSION (the caller's header); NX_EINVAL otherwise.
  * Any thread. */
-NX_EXTERN int nx_ws_server_options_init(nx_ws_server_options *options,
+NX_EXTERN int nx_ws_server_options_init(nx_ws_server_options* options,
                                         unsigned int version) NX_NOEXCEPT;
 
 /* Makes a server from `options` (NULL: defaults) without binding yet.
@@ -195,28 +195,27 @@ NX_EXTERN int nx_ws_server_options_init(nx_ws_server_options *options,
  * NX_EINVAL (detail in nx_last_error() naming the field) for invalid
  * options, NX_ENOMEM. *out is NULL on failure. Any thread; the thread that
  * calls it owns the server. */
-NX_EXTERN int nx_ws_server_new(nx_ws_server **out,
-                               const nx_ws_server_options *options) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_server_new(nx_ws_server** out, const nx_ws_server_options* options) NX_NOEXCEPT;
 
 /* Stops the server if it runs (as nx_ws_server_stop(), then waits at most
  * close_timeout_ms for queued data to flush) and releases it with every
  * event and pointer it handed out. NULL does nothing. Owning thread, and
  * no other thread may be inside a call on this server. */
-NX_EXTERN void nx_ws_server_free(nx_ws_server *server) NX_NOEXCEPT;
+NX_EXTERN void nx_ws_server_free(nx_ws_server* server) NX_NOEXCEPT;
 
 /* Detail of the last failure on this server ("" when none): valid until
  * the next call on it. Owning thread. */
-NX_EXTERN const char *nx_ws_server_last_error(const nx_ws_server *server) NX_NOEXCEPT;
+NX_EXTERN const char* nx_ws_server_last_error(const nx_ws_server* server) NX_NOEXCEPT;
 
 /* Binds and listens. NX_EBIND (the detail names the address and the
  * reason), NX_ESTATE when already started or stopped. With threads > 1 the
  * loops start on threads of their own; with 1 nothing runs until poll.
  * Owning thread. */
-NX_EXTERN int nx_ws_server_start(nx_ws_server *server) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_server_start(nx_ws_server* server) NX_NOEXCEPT;
 
 /* The bound port (useful with port 0), or NX_ESTATE before start. Owning
  * thread. */
-NX_EXTERN int nx_ws_server_port(const nx_ws_server *server) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_server_port(const nx_ws_server* server) NX_NOEXCEPT;
 
 /* Fills *event with the next event, waiting at most timeout_ms (negative:
  * without limit). NX_OK with kind NX_EVENT_NONE when nothing came (or
@@ -226,47 +225,47 @@ NX_EXTERN int nx_ws_server_port(const nx_ws_server *server) NX_NOEXCEPT;
  * often (every few ms under load, within ping/timeout bounds when idle).
  * NX_ESTATE before start. Owning thread. The event's pointers stay valid
  * until the next poll or free. */
-NX_EXTERN int nx_ws_server_poll(nx_ws_server *server, int timeout_ms,
-                                nx_ws_event *event) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_server_poll(nx_ws_server* server, int timeout_ms,
+                                nx_ws_event* event) NX_NOEXCEPT;
 
 /* Makes a poll that waits (or the next one) return NX_EVENT_NONE soon.
  * Any thread, also while the owner is inside poll. */
-NX_EXTERN int nx_ws_server_wake(nx_ws_server *server) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_server_wake(nx_ws_server* server) NX_NOEXCEPT;
 
 /* A descriptor that becomes readable when poll has something to do, for
  * embedding the server in another event loop (select/poll/epoll, PHP's
  * stream_select): wait for it, then call poll with timeout 0 until it
  * returns NX_EVENT_NONE. The server owns the descriptor: never read, write
  * or close it. NX_ESTATE before start. Owning thread. */
-NX_EXTERN int nx_ws_server_fd(const nx_ws_server *server, int *fd) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_server_fd(const nx_ws_server* server, int* fd) NX_NOEXCEPT;
 
 /* Graceful stop: no new connections, every client gets close 1001, queued
  * data flushes for at most close_timeout_ms, then the sockets close and
  * poll reports NX_EVENT_STOPPED (after a disconnect event per client).
  * Repeated calls do nothing more. Any thread. */
-NX_EXTERN int nx_ws_server_stop(nx_ws_server *server) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_server_stop(nx_ws_server* server) NX_NOEXCEPT;
 
 /* Queues one message to a client: opcode NX_OPCODE_TEXT (data must be
  * UTF-8: NX_EUTF8) or NX_OPCODE_BINARY. data may be NULL when size is 0.
  * NX_ENOCLIENT, NX_ECLOSING, NX_EQUEUEFULL (the client is being cut off
- * with 1008), NX_ETOOBIG (over max_message_size), NX_ESTATE after stop.
+ * with 1008), NX_ETOOBIG (larger than max_send_queue: it could never be queued), NX_ESTATE after stop.
  * The bytes are copied. Owning thread. */
-NX_EXTERN int nx_ws_server_send(nx_ws_server *server, uint64_t client, const char *data,
+NX_EXTERN int nx_ws_server_send(nx_ws_server* server, uint64_t client, const char* data,
                                 size_t size, int opcode) NX_NOEXCEPT;
 
 /* Queues one message to every connected client but `except` (0: none),
  * encoded (and compressed) once. Returns the number of clients it was queued
  * for (>= 0), or NX_EINVAL / NX_EUTF8 / NX_ETOOBIG / NX_ESTATE. Owning
  * thread. */
-NX_EXTERN int nx_ws_server_broadcast(nx_ws_server *server, const char *data, size_t size,
+NX_EXTERN int nx_ws_server_broadcast(nx_ws_server* server, const char* data, size_t size,
                                      int opcode, uint64_t except) NX_NOEXCEPT;
 
 /* Starts the close handshake with `code` (1000, or 3000..4999, or another
  * code valid to send) and a UTF-8 reason of at most 123 bytes; the
  * disconnect event follows. NX_ENOCLIENT, NX_ECLOSING, NX_EINVAL. Owning
  * thread. */
-NX_EXTERN int nx_ws_server_disconnect(nx_ws_server *server, uint64_t client, int code,
-                                      const char *reason, size_t reason_size) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_server_disconnect(nx_ws_server* server, uint64_t client, int code,
+                                      const char* reason, size_t reason_size) NX_NOEXCEPT;
 
 /* Answers an NX_EVENT_HANDSHAKE: accept lets the client in (it still counts
  * against max_clients: over it the client gets 503 and no connect event);
@@ -274,9 +273,9 @@ NX_EXTERN int nx_ws_server_disconnect(nx_ws_server *server, uint64_t client, int
  * body_size is 0) and closes. A request that waits past
  * handshake_timeout_ms is dropped. NX_ENOCLIENT when no request with that id
  * waits. Owning thread. */
-NX_EXTERN int nx_ws_server_accept(nx_ws_server *server, uint64_t client) NX_NOEXCEPT;
-NX_EXTERN int nx_ws_server_reject(nx_ws_server *server, uint64_t client, int status,
-                                  const char *body, size_t body_size) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_server_accept(nx_ws_server* server, uint64_t client) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_server_reject(nx_ws_server* server, uint64_t client, int status,
+                                  const char* body, size_t body_size) NX_NOEXCEPT;
 
 #define NX_WS_CLIENT_INFO_VERSION 1
 
@@ -284,70 +283,69 @@ NX_EXTERN int nx_ws_server_reject(nx_ws_server *server, uint64_t client, int sta
  * handshake decision). The pointers point into the server and stay valid
  * until the next call on it. */
 typedef struct nx_ws_client_info {
-    unsigned int version;     /* set by the caller: NX_WS_CLIENT_INFO_VERSION */
+    unsigned int version; /* set by the caller: NX_WS_CLIENT_INFO_VERSION */
     uint64_t id;
-    const char *peer;         /* "ip:port", "[ip6]:port" */
-    const char *path;         /* the request path, "/" at least */
-    const char *query;        /* without '?'; "" when none */
-    const char *origin;       /* "" when the request had none */
-    const char *subprotocol;  /* chosen; "" when none (and while awaiting a decision) */
-    const char *headers;      /* the request headers as "Name: value\r\n" lines */
+    const char* peer;        /* "ip:port", "[ip6]:port" */
+    const char* path;        /* the request path, "/" at least */
+    const char* query;       /* without '?'; "" when none */
+    const char* origin;      /* "" when the request had none */
+    const char* subprotocol; /* chosen; "" when none (and while awaiting a decision) */
+    const char* headers;     /* the request headers as "Name: value\r\n" lines */
     size_t headers_size;
-    const char *user_data;    /* see nx_ws_server_set_user_data(); binary-safe */
+    const char* user_data; /* see nx_ws_server_set_user_data(); binary-safe */
     size_t user_data_size;
-    const char *channels;     /* subscribed channels, each followed by '\n' */
+    const char* channels; /* subscribed channels, each followed by '\n' */
     size_t channels_size;
-    int64_t connected_at_ms;  /* Unix time in milliseconds; 0 while awaiting a decision */
-    int compressed;           /* nonzero when permessage-deflate was agreed */
-    int pending;              /* nonzero while awaiting a handshake decision */
+    int64_t connected_at_ms; /* Unix time in milliseconds; 0 while awaiting a decision */
+    int compressed;          /* nonzero when permessage-deflate was agreed */
+    int pending;             /* nonzero while awaiting a handshake decision */
 } nx_ws_client_info;
 
 /* Fills *info for a connected client or a request awaiting its decision.
  * NX_ENOCLIENT, NX_EINVAL (NULL, or info->version not
  * NX_WS_CLIENT_INFO_VERSION). Owning thread. */
-NX_EXTERN int nx_ws_server_client_info(nx_ws_server *server, uint64_t client,
-                                       nx_ws_client_info *info) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_server_client_info(nx_ws_server* server, uint64_t client,
+                                       nx_ws_client_info* info) NX_NOEXCEPT;
 
 /* The ids of the connected clients, in connection order: writes at most
  * `capacity` ids to `ids` (which may be NULL when capacity is 0) and
  * returns how many clients there are (>= 0); call again with a larger
  * array when that is more than capacity. Owning thread. */
-NX_EXTERN int nx_ws_server_clients(nx_ws_server *server, uint64_t *ids,
+NX_EXTERN int nx_ws_server_clients(nx_ws_server* server, uint64_t* ids,
                                    size_t capacity) NX_NOEXCEPT;
 
 /* Connected clients now (>= 0). Any thread. */
-NX_EXTERN int nx_ws_server_client_count(const nx_ws_server *server) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_server_client_count(const nx_ws_server* server) NX_NOEXCEPT;
 
 /* Replaces the application's data kept with a client (copied; at most
  * 64 KiB: NX_ETOOBIG). It comes back in nx_ws_client_info. NX_ENOCLIENT.
  * Owning thread. */
-NX_EXTERN int nx_ws_server_set_user_data(nx_ws_server *server, uint64_t client,
-                                         const char *data, size_t size) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_server_set_user_data(nx_ws_server* server, uint64_t client, const char* data,
+                                         size_t size) NX_NOEXCEPT;
 
 /* Channels. A name is 1..256 bytes without NUL, CR or LF (NX_EINVAL).
  * publish() queues the message to the clients subscribed at that moment,
  * encoded once, and returns how many (>= 0). NX_ENOCLIENT for an unknown
  * client. Owning thread. */
-NX_EXTERN int nx_ws_server_subscribe(nx_ws_server *server, uint64_t client,
-                                     const char *channel, size_t channel_size) NX_NOEXCEPT;
-NX_EXTERN int nx_ws_server_unsubscribe(nx_ws_server *server, uint64_t client,
-                                       const char *channel, size_t channel_size) NX_NOEXCEPT;
-NX_EXTERN int nx_ws_server_publish(nx_ws_server *server, const char *channel,
-                                   size_t channel_size, const char *data, size_t size,
-                                   int opcode) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_server_subscribe(nx_ws_server* server, uint64_t client, const char* channel,
+                                     size_t channel_size) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_server_unsubscribe(nx_ws_server* server, uint64_t client, const char* channel,
+                                       size_t channel_size) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_server_publish(nx_ws_server* server, const char* channel, size_t channel_size,
+                                   const char* data, size_t size, int opcode) NX_NOEXCEPT;
 
 #define NX_WS_SERVER_STATS_VERSION 1
 
 /* Counters since start. */
 typedef struct nx_ws_server_stats {
-    unsigned int version;           /* set by the caller: NX_WS_SERVER_STATS_VERSION */
-    uint64_t clients;               /* connected now */
-    uint64_t connections_total;     /* handshakes accepted */
-    uint64_t handshakes_rejected;   /* answered with an HTTP error */
-    uint64_t http_requests;         /* plain HTTP requests served */
+    unsigned int version;         /* set by the caller: NX_WS_SERVER_STATS_VERSION */
+    uint64_t clients;             /* connected now */
+    uint64_t connections_total;   /* handshakes accepted */
+    uint64_t handshakes_rejected; /* answered with an HTTP error */
+    uint64_t http_requests;       /* plain HTTP requests served */
     uint64_t messages_in;
     uint64_t messages_out;
-    uint64_t bytes_in;              /* message payload bytes */
+    uint64_t bytes_in; /* message payload bytes */
     uint64_t bytes_out;
     uint64_t dropped_handshake_timeout;
     uint64_t dropped_pong_timeout;
@@ -361,8 +359,8 @@ typedef struct nx_ws_server_stats {
 
 /* Fills *stats. NX_EINVAL for NULL or a version this library does not
  * know. Any thread. */
-NX_EXTERN int nx_ws_server_get_stats(const nx_ws_server *server,
-                                     nx_ws_server_stats *stats) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_server_get_stats(const nx_ws_server* server,
+                                     nx_ws_server_stats* stats) NX_NOEXCEPT;
 
 /* ------------------------------------------------------ WebSocket client */
 
@@ -373,9 +371,9 @@ typedef struct nx_ws_client nx_ws_client;
 typedef struct nx_ws_client_options {
     unsigned int version;        /* NX_WS_CLIENT_OPTIONS_VERSION */
     uint32_t connect_timeout_ms; /* DNS + TCP + handshake; 10000 */
-    const char *subprotocols;    /* comma-separated, offered in this order; NULL = none */
-    const char *headers;         /* extra request headers, "Name: value\r\n" lines; NULL */
-    const char *origin;          /* Origin header; NULL = none */
+    const char* subprotocols;    /* comma-separated, offered in this order; NULL = none */
+    const char* headers;         /* extra request headers, "Name: value\r\n" lines; NULL */
+    const char* origin;          /* Origin header; NULL = none */
     int permessage_deflate;      /* nonzero offers compression; 0 */
     uint64_t max_message_size;   /* larger messages close with 1009; 16 MiB */
     int auto_pong;               /* answer pings at once; 1 */
@@ -383,57 +381,55 @@ typedef struct nx_ws_client_options {
 
 /* Fills `options` with the defaults above; NX_EINVAL for another version.
  * Any thread. */
-NX_EXTERN int nx_ws_client_options_init(nx_ws_client_options *options,
+NX_EXTERN int nx_ws_client_options_init(nx_ws_client_options* options,
                                         unsigned int version) NX_NOEXCEPT;
 
 /* Makes an unconnected client with `options` (NULL: defaults; copied).
  * The caller frees *out with nx_ws_client_free(). NX_EINVAL, NX_ENOMEM
  * (detail in nx_last_error()). Any thread. */
-NX_EXTERN int nx_ws_client_new(nx_ws_client **out,
-                               const nx_ws_client_options *options) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_client_new(nx_ws_client** out, const nx_ws_client_options* options) NX_NOEXCEPT;
 
 /* Closes the connection at once (no close handshake) and releases the
  * client. NULL does nothing. Owning thread. */
-NX_EXTERN void nx_ws_client_free(nx_ws_client *client) NX_NOEXCEPT;
+NX_EXTERN void nx_ws_client_free(nx_ws_client* client) NX_NOEXCEPT;
 
 /* Detail of the last failure on this client ("" when none), valid until
  * the next call on it. Owning thread. */
-NX_EXTERN const char *nx_ws_client_last_error(const nx_ws_client *client) NX_NOEXCEPT;
+NX_EXTERN const char* nx_ws_client_last_error(const nx_ws_client* client) NX_NOEXCEPT;
 
 /* Resolves, connects and completes the handshake to `url`
  * (ws://host[:port][/path][?query]) within connect_timeout_ms. NX_EURL,
  * NX_EDNS, NX_EREFUSED, NX_EUNREACHABLE, NX_ETIMEDOUT, NX_EHANDSHAKE (see
  * nx_ws_client_http_status()), NX_EIO, NX_ESTATE when already connected.
  * The detail says which step failed and where. Owning thread; blocks it. */
-NX_EXTERN int nx_ws_client_connect(nx_ws_client *client, const char *url) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_client_connect(nx_ws_client* client, const char* url) NX_NOEXCEPT;
 
 /* The HTTP status of a refused handshake (0 when there was none). Owning
  * thread. */
-NX_EXTERN int nx_ws_client_http_status(const nx_ws_client *client) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_client_http_status(const nx_ws_client* client) NX_NOEXCEPT;
 
 /* The subprotocol the server chose ("" when none); valid until free.
  * Owning thread. */
-NX_EXTERN const char *nx_ws_client_subprotocol(const nx_ws_client *client) NX_NOEXCEPT;
+NX_EXTERN const char* nx_ws_client_subprotocol(const nx_ws_client* client) NX_NOEXCEPT;
 
 /* Nonzero while connected and not closed. Owning thread. */
-NX_EXTERN int nx_ws_client_is_open(const nx_ws_client *client) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_client_is_open(const nx_ws_client* client) NX_NOEXCEPT;
 
 /* Sends one message (opcode NX_OPCODE_TEXT, UTF-8, or NX_OPCODE_BINARY),
  * writing as much as the socket takes now; the rest goes out in later
  * sends and polls. NX_EUTF8, NX_ECLOSED, NX_EIO, NX_ESTATE before connect.
  * The bytes are copied. Owning thread. */
-NX_EXTERN int nx_ws_client_send(nx_ws_client *client, const char *data, size_t size,
+NX_EXTERN int nx_ws_client_send(nx_ws_client* client, const char* data, size_t size,
                                 int opcode) NX_NOEXCEPT;
 
 /* Sends a ping with at most 125 bytes of payload (NX_EINVAL over). Owning
  * thread. */
-NX_EXTERN int nx_ws_client_ping(nx_ws_client *client, const char *data,
-                                size_t size) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_client_ping(nx_ws_client* client, const char* data, size_t size) NX_NOEXCEPT;
 
 /* Starts the close handshake; poll then reports NX_EVENT_DISCONNECT with the
  * server's answer. Code and reason as in nx_ws_server_disconnect(). Owning
  * thread. */
-NX_EXTERN int nx_ws_client_close(nx_ws_client *client, int code, const char *reason,
+NX_EXTERN int nx_ws_client_close(nx_ws_client* client, int code, const char* reason,
                                  size_t reason_size) NX_NOEXCEPT;
 
 /* The next event (MESSAGE, PING, PONG, DISCONNECT), waiting at most
@@ -441,12 +437,12 @@ NX_EXTERN int nx_ws_client_close(nx_ws_client *client, int code, const char *rea
  * DISCONNECT the connection is over: later polls return NX_ECLOSED.
  * NX_ESTATE before connect. The event's pointers stay valid until the next
  * poll or free. Owning thread. */
-NX_EXTERN int nx_ws_client_poll(nx_ws_client *client, int timeout_ms,
-                                nx_ws_event *event) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_client_poll(nx_ws_client* client, int timeout_ms,
+                                nx_ws_event* event) NX_NOEXCEPT;
 
 /* The connection's socket, readable when poll has something to read.
  * Owned by the client. NX_ESTATE before connect. Owning thread. */
-NX_EXTERN int nx_ws_client_fd(const nx_ws_client *client, int *fd) NX_NOEXCEPT;
+NX_EXTERN int nx_ws_client_fd(const nx_ws_client* client, int* fd) NX_NOEXCEPT;
 
 #ifdef __cplusplus
 } /* extern "C" */
