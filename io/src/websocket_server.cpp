@@ -317,10 +317,7 @@ void WebSocketServer::stop() noexcept {
 }
 
 void WebSocketServer::wake() noexcept {
-    try {
-        impl_->loops[0]->loop.post([] {});
-    } catch (...) { // out of memory: the poll ends at its timeout instead
-    }
+    impl_->loops[0]->loop.wake();
 }
 
 int WebSocketServer::poll_fd() const noexcept {

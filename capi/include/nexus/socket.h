@@ -229,7 +229,9 @@ NX_EXTERN int nx_ws_server_poll(nx_ws_server* server, int timeout_ms,
                                 nx_ws_event* event) NX_NOEXCEPT;
 
 /* Makes a poll that waits (or the next one) return NX_EVENT_NONE soon.
- * Any thread, also while the owner is inside poll. */
+ * Any thread, also while the owner is inside poll, and async-signal-safe:
+ * a signal handler may call it (and nothing else of this API) to have the
+ * owner act on the signal, e.g. call nx_ws_server_stop(). */
 NX_EXTERN int nx_ws_server_wake(nx_ws_server* server) NX_NOEXCEPT;
 
 /* A descriptor that becomes readable when poll has something to do, for
@@ -242,7 +244,8 @@ NX_EXTERN int nx_ws_server_fd(const nx_ws_server* server, int* fd) NX_NOEXCEPT;
 /* Graceful stop: no new connections, every client gets close 1001, queued
  * data flushes for at most close_timeout_ms, then the sockets close and
  * poll reports NX_EVENT_STOPPED (after a disconnect event per client).
- * Repeated calls do nothing more. Any thread. */
+ * Repeated calls do nothing more. Any thread, but not from a signal
+ * handler (it allocates; see nx_ws_server_wake()). */
 NX_EXTERN int nx_ws_server_stop(nx_ws_server* server) NX_NOEXCEPT;
 
 /* Queues one message to a client: opcode NX_OPCODE_TEXT (data must be

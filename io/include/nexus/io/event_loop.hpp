@@ -124,6 +124,9 @@ public:
     void run();
     /// Makes run() return and run_once() return false. Safe from any thread.
     void stop() noexcept;
+    /// Makes a waiting run_once() return after its iteration. Any thread,
+    /// and async-signal-safe (one write(2) to an eventfd).
+    void wake() noexcept;
     bool stopped() const noexcept { return stopped_.load(std::memory_order_acquire); }
 
     /// True on the thread that last ran the loop (or on any thread before the
@@ -143,7 +146,6 @@ public:
 private:
     static constexpr int k_max_events = 256;
 
-    void wake() noexcept;
     void run_tasks();
     void run_timers();
     void arm_timer() noexcept;

@@ -151,7 +151,8 @@ public:
     /// threads; repeated calls do nothing more.
     void stop() noexcept;
     bool stopped() const noexcept;
-    /// Makes a run_once() that waits on loop 0 return soon. Any thread.
+    /// Makes a run_once() that waits on loop 0 return soon. Any thread;
+    /// async-signal-safe.
     void wake() noexcept;
     /// A descriptor that is readable whenever run_once() has work (sockets,
     /// posted operations, due timers): lets a host embed the server in its
