@@ -7,8 +7,10 @@
 #include <stdexcept>
 #include <string>
 
+#include <Poco/Exception.h>
 #include <fmt/format.h>
 
+#include "nexus/core/close_code.hpp"
 #include "nexus/core/utf8.hpp"
 #include "nexus/io/websocket_client.hpp"
 #include "nexus/socket.h"
@@ -80,19 +82,22 @@ bool parse_headers(const char* text, std::vector<std::pair<std::string, std::str
     return true;
 }
 
-/// The operations' exceptions, as io's client documents them.
+/// The operations' exceptions, as io's client documents them; `invalid` is
+/// the status of std::invalid_argument (NX_EUTF8 for text).
 template <typename Body>
-int client_call(nx_ws_client* c, Body&& body) noexcept {
+int client_call(nx_ws_client* c, int invalid, Body&& body) noexcept {
     return guard(c->last_error, [&]() -> int {
         try {
             body();
             return NX_OK;
         } catch (const std::invalid_argument& e) {
-            return fail(c->last_error, NX_EUTF8, e.what());
+            return fail(c->last_error, invalid, e.what());
         } catch (const std::logic_error& e) {
             return fail(c->last_error, NX_ECLOSED, e.what());
         } catch (const std::runtime_error& e) {
             return fail(c->last_error, NX_EIO, e.what());
+        } catch (const Poco::Exception& e) { // the socket under io's client
+            return fail(c->last_error, NX_EIO, e.displayText());
         }
     });
 }
@@ -240,12 +245,12 @@ int nx_ws_client_send(nx_ws_client* client, const char* data, std::size_t size,
     }
     const std::string_view view(data == nullptr ? "" : data, size);
     if (opcode == NX_OPCODE_BINARY) {
-        return client_call(client, [&] {
+        return client_call(client, NX_EINVAL, [&] {
             client->connection->send_binary(
                 {reinterpret_cast<const std::uint8_t*>(view.data()), view.size()});
         });
     }
-    return client_call(client, [&] { client->connection->send_text(view); });
+    return client_call(client, NX_EUTF8, [&] { client->connection->send_text(view); });
 }
 
 int nx_ws_client_ping(nx_ws_client* client, const char* data, std::size_t size) noexcept {
@@ -256,7 +261,7 @@ int nx_ws_client_ping(nx_ws_client* client, const char* data, std::size_t size) 
     if (const int rc = require_open(client); rc != NX_OK) {
         return rc;
     }
-    return client_call(client, [&] {
+    return client_call(client, NX_EINVAL, [&] {
         client->connection->ping(std::string_view(data == nullptr ? "" : data, size));
     });
 }
@@ -268,14 +273,16 @@ int nx_ws_client_close(nx_ws_client* client, int code, const char* reason,
         return fail(client->last_error, NX_EINVAL, "reason is NULL but reason_size is not 0");
     }
     const std::string_view text(reason == nullptr ? "" : reason, reason_size);
-    if (code < 1000 || code > 4999 || text.size() > 123 || !nexus::core::is_valid_utf8(text)) {
+    if (code < 1000 || code > 4999 ||
+        !nexus::core::close_code::is_valid_on_wire(static_cast<std::uint16_t>(code)) ||
+        text.size() > 123 || !nexus::core::is_valid_utf8(text)) {
         return fail(client->last_error, NX_EINVAL,
                     "the close code must be sendable and the reason UTF-8 of at most 123 bytes");
     }
     if (const int rc = require_open(client); rc != NX_OK) {
         return rc;
     }
-    return client_call(client,
+    return client_call(client, NX_EINVAL,
                        [&] { client->connection->close(static_cast<std::uint16_t>(code), text); });
 }
 
@@ -298,6 +305,8 @@ int nx_ws_client_poll(nx_ws_client* client, int timeout_ms, nx_ws_event* event) 
             } while (!message && timeout_ms < 0);
         } catch (const std::runtime_error& e) {
             return fail(client->last_error, NX_EIO, e.what());
+        } catch (const Poco::Exception& e) {
+            return fail(client->last_error, NX_EIO, e.displayText());
         }
         *event = nx_ws_event{};
         event->data = "";

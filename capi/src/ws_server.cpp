@@ -15,6 +15,7 @@
 #include <cstring>
 #include <memory>
 #include <thread>
+#include <unordered_set>
 
 #include <Poco/Exception.h>
 #include <fmt/format.h>
@@ -52,7 +53,10 @@ struct nx_ws_server {
     ServerState state = ServerState::created;
 
     nexus::capi::QueuedEvent current; // what the last poll handed out
-    std::string last_error;
+    mutable std::string last_error;
+    // Clients we started closing: refused at once, whichever loop owns them,
+    // until their disconnect event has been handed out.
+    std::unordered_set<std::uint64_t> closing;
     // What the last nx_ws_server_client_info() handed out.
     nexus::io::ClientInfo info;
     std::string info_headers;
@@ -84,6 +88,24 @@ int to_config(const nx_ws_server_options& o, nexus::io::ServerConfig& c) {
     }
     if (o.max_event_queue == 0) {
         return fail_thread(NX_EINVAL, "max_event_queue must be positive");
+    }
+    const auto in_range = [](int value, int low, int high) {
+        return value >= low && value <= high;
+    };
+    if (!in_range(o.deflate_server_max_window_bits, 8, 15) ||
+        !in_range(o.deflate_client_max_window_bits, 8, 15)) {
+        return fail_thread(NX_EINVAL, fmt::format("deflate_server_max_window_bits ({}) and "
+                                                  "deflate_client_max_window_bits ({}) are 8..15",
+                                                  o.deflate_server_max_window_bits,
+                                                  o.deflate_client_max_window_bits));
+    }
+    if (!in_range(o.deflate_level, -1, 9)) {
+        return fail_thread(NX_EINVAL,
+                           fmt::format("deflate_level {} is not in -1..9", o.deflate_level));
+    }
+    if (!in_range(o.deflate_memory_level, 1, 9)) {
+        return fail_thread(NX_EINVAL, fmt::format("deflate_memory_level {} is not in 1..9",
+                                                  o.deflate_memory_level));
     }
     if (!(o.max_messages_per_second >= 0)) { // also refuses NaN
         return fail_thread(NX_EINVAL, "max_messages_per_second must be 0 or positive");
@@ -119,6 +141,9 @@ int to_config(const nx_ws_server_options& o, nexus::io::ServerConfig& c) {
 /// Hands `s->current` out through `event`.
 int deliver(nx_ws_server* s, nx_ws_event* event) noexcept {
     const auto& e = s->current;
+    if (e.kind == NX_EVENT_DISCONNECT) {
+        s->closing.erase(e.client);
+    }
     event->kind = e.kind;
     event->client = e.client;
     event->opcode = e.opcode;
@@ -389,7 +414,7 @@ int nx_ws_server_start(nx_ws_server* server) noexcept {
 int nx_ws_server_port(const nx_ws_server* server) noexcept {
     NX_REQUIRE_SERVER(server);
     if (server->state == ServerState::created) {
-        return NX_ESTATE;
+        return fail(server->last_error, NX_ESTATE, "the server is not started");
     }
     return server->server->port();
 }
@@ -428,7 +453,7 @@ int nx_ws_server_fd(const nx_ws_server* server, int* fd) noexcept {
         return fail_thread(NX_EINVAL, "fd is NULL");
     }
     if (server->state == ServerState::created) {
-        return NX_ESTATE;
+        return fail(server->last_error, NX_ESTATE, "the server is not started");
     }
     *fd = server->single_loop() ? server->server->poll_fd() : server->notify_fd;
     return NX_OK;
@@ -448,6 +473,9 @@ int nx_ws_server_send(nx_ws_server* server, std::uint64_t client, const char* da
     NX_REQUIRE_SERVER(server);
     if (const int rc = check_message(server, data, size, opcode); rc != NX_OK) {
         return rc;
+    }
+    if (server->closing.count(client) != 0) {
+        return status_of(nexus::io::SendResult::closing, server->last_error, client);
     }
     return guard(server->last_error, [&]() -> int {
         return status_of(
@@ -479,6 +507,9 @@ int nx_ws_server_disconnect(nx_ws_server* server, std::uint64_t client, int code
         return fail(server->last_error, NX_EINVAL,
                     fmt::format("close code {} cannot be sent", code));
     }
+    if (server->closing.count(client) != 0) {
+        return status_of(nexus::io::SendResult::closing, server->last_error, client);
+    }
     return guard(server->last_error, [&]() -> int {
         const auto result = server->server->disconnect(client, static_cast<std::uint16_t>(code),
                                                        std::string_view(reason, reason_size));
@@ -487,6 +518,9 @@ int nx_ws_server_disconnect(nx_ws_server* server, std::uint64_t client, int code
                         fmt::format("close code {} cannot be sent, or the reason is over 123 bytes "
                                     "or not UTF-8",
                                     code));
+        }
+        if (result == nexus::io::SendResult::ok) {
+            server->closing.insert(client);
         }
         return status_of(result, server->last_error, client);
     });

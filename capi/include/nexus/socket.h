@@ -415,7 +415,7 @@ NX_EXTERN int nx_ws_client_http_status(const nx_ws_client* client) NX_NOEXCEPT;
  * Owning thread. */
 NX_EXTERN const char* nx_ws_client_subprotocol(const nx_ws_client* client) NX_NOEXCEPT;
 
-/* Nonzero while connected and not closed. Owning thread. */
+/* 1 while connected and not closed, else 0 (also for NULL). Owning thread. */
 NX_EXTERN int nx_ws_client_is_open(const nx_ws_client* client) NX_NOEXCEPT;
 
 /* Sends one message (opcode NX_OPCODE_TEXT, UTF-8, or NX_OPCODE_BINARY),
