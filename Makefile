@@ -40,7 +40,7 @@ build-asan: deps
 build-tsan: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
 	  -DNX_SANITIZE=thread -DNX_BUILD_BENCH=OFF -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" >/dev/null
-	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target nexus-io-tests
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target nexus-io-tests nexus-capi-tests
 
 test: build build-asan build-tsan
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -63,9 +63,10 @@ fuzz: deps
 format: deps
 	@git ls-files '*.cpp' '*.hpp' '*.c' '*.h' | xargs clang-format -i
 
-# The chat server of the SPEC with its browser page: http://127.0.0.1:8080/
+# The chat server of the SPEC, in PHP (the seed's `php nexus websocket:serve`),
+# with its browser page: http://127.0.0.1:8080/
 serve: build
-	@$(BUILD)/bin/nexus-socket serve --host 127.0.0.1 --port 8080
+	@$(BUILD)/bin/php-nexus nexus websocket:serve --host=127.0.0.1 --port=8080
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

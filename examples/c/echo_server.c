@@ -9,7 +9,7 @@
 
 #include <nexus/socket.h>
 
-static nx_ws_server *g_server;
+static nx_ws_server* g_server;
 static volatile sig_atomic_t g_stop_requested;
 
 static void on_signal(int signo) {
@@ -20,7 +20,7 @@ static void on_signal(int signo) {
     nx_ws_server_wake(g_server);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
     nx_ws_server_options options;
     nx_ws_server_options_init(&options, NX_WS_SERVER_OPTIONS_VERSION);
     options.host = "127.0.0.1";

@@ -1,0 +1,203 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Nexus\Socket\Console;
+
+use Nexus\Socket\Config;
+use Nexus\Socket\Env;
+use Nexus\Socket\Native;
+use Nexus\Socket\SocketException;
+use Nexus\Socket\WebSocket;
+
+/**
+ * The `nexus` command (in the manner of Laravel's artisan):
+ *
+ *     php nexus websocket:serve [--host=HOST] [--port=PORT] [--app=FILE] [--static-dir=DIR]
+ *
+ * Exit status: 0 done (also after a stop by SIGINT/SIGTERM), 1 failure (bind,
+ * extension missing, the application failed), 2 usage error.
+ */
+final class Application
+{
+    public const USAGE = <<<'TEXT'
+        Usage: php nexus <command> [options]
+
+        Commands:
+          websocket:serve   Start the WebSocket server: the chat server, with its browser
+                            page at http://HOST:PORT/, or the application --app names.
+
+        Options of websocket:serve (each also as --name VALUE):
+          --host=HOST        address to bind (WEBSOCKET_HOST, default 0.0.0.0)
+          --port=PORT        port; 0 picks a free one (WEBSOCKET_PORT, default 8080)
+          --app=FILE         run this PHP application file instead of the chat server;
+                             --host and --port reach it as WEBSOCKET_HOST and WEBSOCKET_PORT
+          --static-dir=DIR   files served over plain HTTP on the same port
+                             (WEBSOCKET_STATIC_DIR; the chat page by default)
+          -h, --help         this text
+
+        Settings also come from the environment and .env (docs/configuration.md) and
+        config/socket.php. SIGINT or SIGTERM stops the server gracefully.
+
+        TEXT;
+
+    /** Options that take a value, by command. */
+    private const VALUED = ['host', 'port', 'app', 'static-dir'];
+
+    /** @param string $root the directory of the `nexus` script: config/, .env and examples/chat are there */
+    public function __construct(private readonly string $root)
+    {
+    }
+
+    /**
+     * Runs the command line.
+     *
+     * @param list<string> $argv the script's $argv
+     * @return int the exit status
+     */
+    public function run(array $argv): int
+    {
+        $args = array_slice($argv, 1);
+        if ($args === [] || in_array($args[0], ['-h', '--help', 'help', 'list'], true)) {
+            fwrite(STDOUT, self::USAGE);
+            return 0;
+        }
+        $command = array_shift($args);
+        if ($command !== 'websocket:serve') {
+            return $this->usageError("unknown command '{$command}'");
+        }
+        try {
+            $options = self::parseOptions($args);
+        } catch (\InvalidArgumentException $e) {
+            return $this->usageError($e->getMessage());
+        }
+        if (isset($options['help'])) {
+            fwrite(STDOUT, self::USAGE);
+            return 0;
+        }
+        if (isset($options['port']) && preg_match('/\A\d{1,5}\z/', $options['port']) !== 1
+            || (int) ($options['port'] ?? 0) > 65535) {
+            return $this->usageError("--port: expected a port number from 0 to 65535, got '{$options['port']}'");
+        }
+        if (!Native::loaded()) {
+            $this->reexecWithExtension($argv);
+            fwrite(STDERR, 'nexus: ' . Native::missingMessage() . "\n");
+            return 1;
+        }
+        Config::setBasePath($this->root);
+        try {
+            return isset($options['app']) ? $this->serveApp($options) : $this->serveChat($options);
+        } catch (SocketException $e) {
+            fwrite(STDERR, 'nexus: ' . $e->getMessage() . "\n");
+            return 1;
+        }
+    }
+
+    /** @param array<string, string> $options */
+    private function serveChat(array $options): int
+    {
+        $settings = [];
+        if (isset($options['static-dir'])) {
+            $settings['static_dir'] = $options['static-dir'];
+        } elseif (Config::get('socket.websocket.static_dir') === null && Env::raw('WEBSOCKET_STATIC_DIR') === null) {
+            $settings['static_dir'] = $this->root . '/examples/chat';
+        }
+        $ws = new WebSocket(
+            $options['host'] ?? null,
+            isset($options['port']) ? (int) $options['port'] : null,
+            $settings
+        );
+        ChatServer::attach($ws);
+        $ws->start(); // bound now: the line below shows the real port (also for --port=0)
+        $address = $ws->getHost() . ':' . $ws->getPort();
+        echo "WebSocket chat server running on ws://{$address} (page: http://{$address}/)\n";
+        $ws->listen();
+        echo "WebSocket chat server stopped\n";
+        return 0;
+    }
+
+    /** @param array<string, string> $options */
+    private function serveApp(array $options): int
+    {
+        $file = realpath($options['app']);
+        if ($file === false || !is_file($file)) {
+            fwrite(STDERR, "nexus: --app: no such file: {$options['app']}\n");
+            return 1;
+        }
+        // The application builds its own WebSocket; without explicit arguments
+        // it reads these, like any other setting.
+        foreach (['host' => 'WEBSOCKET_HOST', 'port' => 'WEBSOCKET_PORT', 'static-dir' => 'WEBSOCKET_STATIC_DIR'] as $option => $variable) {
+            if (isset($options[$option])) {
+                putenv("{$variable}={$options[$option]}");
+                $_ENV[$variable] = $options[$option];
+            }
+        }
+        $status = (static function (string $file): mixed {
+            return require $file;
+        })($file);
+        return is_int($status) ? $status : 0;
+    }
+
+    /**
+     * --name=value, --name value, -h.
+     *
+     * @param list<string> $args
+     * @return array<string, string>
+     * @throws \InvalidArgumentException for an unknown option, a missing value or a stray argument
+     */
+    private static function parseOptions(array $args): array
+    {
+        $options = [];
+        for ($i = 0; $i < count($args); ++$i) {
+            $arg = $args[$i];
+            if ($arg === '-h' || $arg === '--help') {
+                $options['help'] = '1';
+                continue;
+            }
+            if (!str_starts_with($arg, '--')) {
+                throw new \InvalidArgumentException("unexpected argument '{$arg}'");
+            }
+            [$name, $value] = str_contains($arg, '=') ? explode('=', substr($arg, 2), 2) : [substr($arg, 2), null];
+            if (!in_array($name, self::VALUED, true)) {
+                throw new \InvalidArgumentException("unknown option '--{$name}'");
+            }
+            if ($value === null) {
+                if ($i + 1 >= count($args)) {
+                    throw new \InvalidArgumentException("option '--{$name}' needs a value");
+                }
+                $value = $args[++$i];
+            }
+            $options[$name] = $value;
+        }
+        return $options;
+    }
+
+    private function usageError(string $message): int
+    {
+        fwrite(STDERR, "nexus: {$message}\n\n" . self::USAGE);
+        return 2;
+    }
+
+    /**
+     * `php nexus ...` without the extension in php.ini: when the build has
+     * made it (make build), run the same command again with it loaded, so
+     * the seed's command line works as written. Returns only when it could not.
+     *
+     * @param list<string> $argv
+     */
+    private function reexecWithExtension(array $argv): void
+    {
+        $extension = getenv('NEXUS_SOCKET_EXTENSION') ?: $this->root . '/build/lib/nexus_socket.so';
+        if (!is_file($extension) || !function_exists('pcntl_exec') || getenv('NEXUS_SOCKET_REEXEC') !== false) {
+            return;
+        }
+        putenv('NEXUS_SOCKET_REEXEC=1'); // once: never loop when the extension fails to load
+        $script = realpath($argv[0]) ?: $argv[0];
+        @pcntl_exec(PHP_BINARY, [
+            '-d', 'extension=' . $extension,
+            '-d', 'auto_prepend_file=' . NEXUS_SOCKET_LIB_DIR . '/bootstrap.php',
+            $script,
+            ...array_slice($argv, 1),
+        ]);
+    }
+}

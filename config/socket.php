@@ -1,0 +1,48 @@
+<?php
+
+/*
+ * Socket configuration (the seed's config/socket.php), read by
+ * Nexus\Socket\Config: Config::get('socket.websocket.port').
+ *
+ * Every value comes from an environment variable (the process environment,
+ * else .env) with the default of docs/configuration.md. Arguments given in
+ * code (new WebSocket($host, $port, $options)) win over these.
+ *
+ * Seconds may be fractional; lists are comma-separated (or arrays here).
+ */
+
+return [
+    'default' => env('SOCKET_TYPE', 'tcp'),
+    'timeout' => env('SOCKET_TIMEOUT', 30),
+
+    'websocket' => [
+        'host' => env('WEBSOCKET_HOST', '0.0.0.0'),
+        'port' => env('WEBSOCKET_PORT', 8080),
+        'max_clients' => env('WEBSOCKET_MAX_CLIENTS', 100),
+
+        // Beyond the seed: the rest of docs/configuration.md.
+        'threads' => env('WEBSOCKET_THREADS', 1),
+        'ping_interval' => env('WEBSOCKET_PING_INTERVAL', 30),
+        // The seed's general SOCKET_TIMEOUT bounds the pong wait unless WEBSOCKET_PONG_TIMEOUT says otherwise.
+        'pong_timeout' => env('WEBSOCKET_PONG_TIMEOUT', env('SOCKET_TIMEOUT', 30)),
+        'handshake_timeout' => env('WEBSOCKET_HANDSHAKE_TIMEOUT', 10),
+        'idle_timeout' => env('WEBSOCKET_IDLE_TIMEOUT', 0),
+        'max_header_bytes' => env('WEBSOCKET_MAX_HEADER_BYTES', 16384),
+        'max_frame_size' => env('WEBSOCKET_MAX_FRAME_SIZE', 1048576),
+        'max_message_size' => env('WEBSOCKET_MAX_MESSAGE_SIZE', 1048576),
+        'max_send_queue' => env('WEBSOCKET_MAX_SEND_QUEUE', 4194304),
+        'rate_limit' => env('WEBSOCKET_RATE_LIMIT', 0),
+        'stop_timeout' => env('WEBSOCKET_STOP_TIMEOUT', 5),
+        'allowed_origins' => env('WEBSOCKET_ALLOWED_ORIGINS', ''),
+        'subprotocols' => env('WEBSOCKET_SUBPROTOCOLS', ''),
+        'compression' => env('WEBSOCKET_COMPRESSION', false),
+        'static_dir' => env('WEBSOCKET_STATIC_DIR'),
+        'log_level' => env('WEBSOCKET_LOG_LEVEL', 'warning'),
+    ],
+
+    'ssl' => [
+        'verify_peer' => env('SOCKET_SSL_VERIFY_PEER', true),
+        'verify_peer_name' => env('SOCKET_SSL_VERIFY_PEER_NAME', true),
+        'allow_self_signed' => env('SOCKET_SSL_ALLOW_SELF_SIGNED', false),
+    ],
+];
