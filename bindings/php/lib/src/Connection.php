@@ -22,37 +22,38 @@ namespace Nexus\Socket;
  */
 final class Connection implements \ArrayAccess, \JsonSerializable
 {
+    /** The request facts, read as properties ($client->peer) or array keys. */
+    private const FACTS = [
+        'peer', 'path', 'query', 'headers', 'origin', 'subprotocol', 'connectedAt', 'compressed',
+    ];
+
     /** @var array<string, mixed> the application's data about this client */
     public array $data = [];
 
-    /** @var \WeakReference<WebSocket>|null the server, for the shortcuts send() etc. */
+    /**
+     * The request facts (FACTS => value), read from the extension the first
+     * time one is asked for: an idle client costs the PHP side nothing but
+     * its id, so a PHP server holds as many idle clients as a native one.
+     *
+     * @var array<string, mixed>|null
+     */
+    private ?array $facts;
+
+    /** @var \WeakReference<WebSocket>|null the server, for the facts and the shortcuts send() etc. */
     private ?\WeakReference $server;
 
     /**
      * @param string $id the client's id, unique for the server's life
-     * @param string $peer the remote address, "ip:port" ("[ip6]:port")
-     * @param string $path the request path, "/" at least
-     * @param string $query the query string without '?', "" when none
-     * @param array<string, string> $headers request headers, lower-case names (repeated ones joined with ", ")
-     * @param string $origin the Origin header, "" when none
-     * @param string $subprotocol the chosen subprotocol, "" when none (and while pending)
-     * @param float|null $connectedAt Unix time in seconds when the handshake completed; null while pending
-     * @param bool $compressed whether permessage-deflate was agreed
+     * @param array<string, mixed>|null $facts the request facts when known (see FACTS), else read on demand
      * @param array<string, mixed> $data initial application data
      */
     public function __construct(
         public readonly string $id,
-        public readonly string $peer = '',
-        public readonly string $path = '/',
-        public readonly string $query = '',
-        public readonly array $headers = [],
-        public readonly string $origin = '',
-        public readonly string $subprotocol = '',
-        public readonly ?float $connectedAt = null,
-        public readonly bool $compressed = false,
+        ?array $facts = null,
         ?WebSocket $server = null,
         array $data = [],
     ) {
+        $this->facts = $facts;
         $this->server = $server === null ? null : \WeakReference::create($server);
         $this->data = $data;
     }
@@ -65,20 +66,64 @@ final class Connection implements \ArrayAccess, \JsonSerializable
      */
     public static function fromInfo(\NxWsClientInfo $info, ?WebSocket $server, array $data = []): self
     {
+        return new self((string) $info->id, self::factsOf($info), $server, $data);
+    }
+
+    /**
+     * The facts of a client (peer: "ip:port", path: "/" at least, query: without
+     * '?', headers: lower-case name => value, origin, subprotocol: "" when none,
+     * connectedAt: Unix seconds or null while pending, compressed: permessage-deflate).
+     *
+     * @return array<string, mixed>
+     * @internal
+     */
+    public static function factsOf(\NxWsClientInfo $info): array
+    {
         $connectedMs = (int) $info->connected_at_ms;
-        return new self(
-            id: (string) $info->id,
-            peer: (string) $info->peer,
-            path: (string) $info->path,
-            query: (string) $info->query,
-            headers: self::parseHeaders((string) $info->headers()),
-            origin: (string) $info->origin,
-            subprotocol: (string) $info->subprotocol,
-            connectedAt: ((int) $info->pending !== 0 || $connectedMs === 0) ? null : $connectedMs / 1000,
-            compressed: (int) $info->compressed !== 0,
-            server: $server,
-            data: $data,
-        );
+        return [
+            'peer' => (string) $info->peer,
+            'path' => (string) $info->path,
+            'query' => (string) $info->query,
+            'headers' => self::parseHeaders((string) $info->headers()),
+            'origin' => (string) $info->origin,
+            'subprotocol' => (string) $info->subprotocol,
+            'connectedAt' => ((int) $info->pending !== 0 || $connectedMs === 0) ? null : $connectedMs / 1000,
+            'compressed' => (int) $info->compressed !== 0,
+        ];
+    }
+
+    /** What a client that left before anything was known of it shows. */
+    private const UNKNOWN_FACTS = [
+        'peer' => '', 'path' => '/', 'query' => '', 'headers' => [], 'origin' => '', 'subprotocol' => '',
+        'connectedAt' => null, 'compressed' => false,
+    ];
+
+    /** The request facts as read-only properties: $client->peer, ->path, ->headers, ... */
+    public function __get(string $name): mixed
+    {
+        if (!in_array($name, self::FACTS, true)) {
+            throw new \Error('Undefined property: ' . self::class . '::$' . $name);
+        }
+        return $this->facts()[$name];
+    }
+
+    public function __isset(string $name): bool
+    {
+        return in_array($name, self::FACTS, true);
+    }
+
+    public function __set(string $name, mixed $value): void
+    {
+        throw new \LogicException("a client's {$name} is read-only; keep your own values in \$client->data or \$client->set()");
+    }
+
+    /** @return array<string, mixed> */
+    private function facts(): array
+    {
+        if ($this->facts === null) {
+            $this->facts = $this->server?->get()?->factsOf($this->id) ?? self::UNKNOWN_FACTS;
+        }
+        return $this->facts;
     }
 
     /**

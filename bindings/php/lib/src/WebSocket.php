@@ -85,8 +85,22 @@ class WebSocket
     /** @var array<string, callable> event => handler */
     private array $handlers = [];
 
-    /** @var array<int|string, Connection> connected clients ('connect' delivered, 'disconnect' not yet), in connection order */
+    /**
+     * Connected clients ('connect' delivered, 'disconnect' not yet), in
+     * connection order: id => true. Only the id: the request facts stay in
+     * the extension until asked for, so an idle client costs PHP ~32 bytes.
+     *
+     * @var array<int|string, true>
+     */
     private array $clients = [];
+
+    /**
+     * The Connection objects that carry application data, by id. Others are
+     * made per event (cheap: they read their facts on demand) and dropped.
+     *
+     * @var array<int|string, Connection>
+     */
+    private array $connections = [];
 
     /** @var array<int|string, array{Connection, float}> accepted handshakes awaiting their connect event, with the time */
     private array $pending = [];
@@ -341,7 +355,11 @@ class WebSocket
      */
     public function getClients(): array
     {
-        return array_map(static fn (Connection $c): array => $c->toArray(), $this->clients);
+        $out = [];
+        foreach ($this->clients as $id => $_) {
+            $out[$id] = $this->connection((string) $id)->toArray();
+        }
+        return $out;
     }
 
     /**
@@ -351,7 +369,7 @@ class WebSocket
      */
     public function getClient(Connection|string|int $clientId): Connection
     {
-        return $this->clients[$this->knownId($clientId)];
+        return $this->connection((string) $this->knownId($clientId));
     }
 
     public function hasClient(Connection|string|int $clientId): bool
@@ -559,6 +577,7 @@ class WebSocket
                 // The native server delivered a disconnect per client before this.
                 $this->stopped = true;
                 $this->clients = [];
+                $this->connections = [];
                 $this->pending = [];
                 break;
         }
@@ -568,29 +587,20 @@ class WebSocket
     {
         [$request] = $this->pending[$id] ?? [null];
         unset($this->pending[$id]);
-        $data = $request?->data ?? [];
-        $client = $this->describe($id, $data) ?? new Connection(
-            // Gone already (its disconnect follows): what the handshake said, if anything.
-            id: $id,
-            peer: $request?->peer ?? '',
-            path: $request?->path ?? '/',
-            query: $request?->query ?? '',
-            headers: $request?->headers ?? [],
-            origin: $request?->origin ?? '',
-            connectedAt: microtime(true),
-            server: $this,
-            data: $data,
-        );
-        $this->clients[$id] = $client;
+        // The facts are read when first asked for (the handshake's request
+        // has no subprotocol or connection time yet); its data carries over.
+        $client = new Connection($id, null, $this, $request?->data ?? []);
+        $this->clients[$id] = true;
         $this->call('connect', $id, $client, [$id, $client]);
+        $this->keep($client);
     }
 
     private function onMessage(string $id, int $opcode, string $data): void
     {
-        $client = $this->clients[$id] ?? null;
-        if ($client === null) {
+        if (!isset($this->clients[$id])) {
             return; // not announced (cannot happen: events come in order); nobody to give it to
         }
+        $client = $this->connection($id);
         if ($opcode === Native::OPCODE_BINARY) {
             if (!isset($this->handlers['binary'])) {
                 $this->quietly(fn () => $this->server->disconnect(
@@ -601,20 +611,21 @@ class WebSocket
                 return;
             }
             $this->call('binary', $id, $client, [$id, $data, $client]);
-            return;
+        } else {
+            $this->call('message', $id, $client, [$id, $data, $client]);
         }
-        $this->call('message', $id, $client, [$id, $data, $client]);
+        $this->keep($client);
     }
 
     private function onDisconnect(string $id, int $code, string $reason): void
     {
         unset($this->pending[$id]);
-        $client = $this->clients[$id] ?? null;
-        if ($client === null) {
+        if (!isset($this->clients[$id])) {
             return; // never announced with 'connect': nothing to tell the application
         }
+        $client = $this->connection($id);
         // Gone before the handler runs: getClients() in it no longer counts this client.
-        unset($this->clients[$id]);
+        unset($this->clients[$id], $this->connections[$id]);
         $this->call('disconnect', $id, $client, [$id, $code, $reason, $client]);
     }
 
@@ -624,8 +635,45 @@ class WebSocket
             return; // the native log (log_level) has reported it
         }
         $clientId = $id === '0' ? null : $id;
-        $client = $clientId === null ? null : ($this->clients[$clientId] ?? null);
+        $client = $clientId !== null && isset($this->clients[$clientId]) ? $this->connection($clientId) : null;
         ($this->handlers['error'])($clientId, new SocketException($text), $client);
+    }
+
+    /** The object callbacks get for a connected client: the kept one, or a fresh one. */
+    private function connection(string $id): Connection
+    {
+        return $this->connections[$id] ?? new Connection($id, null, $this);
+    }
+
+    /** Keeps a client's Connection while it carries application data. */
+    private function keep(Connection $client): void
+    {
+        if (!isset($this->clients[$client->id])) {
+            return;
+        }
+        if ($client->data !== []) {
+            $this->connections[$client->id] = $client;
+        } else {
+            unset($this->connections[$client->id]);
+        }
+    }
+
+    /**
+     * The request facts of a client (Connection reads them on demand).
+     *
+     * @return array<string, mixed>|null null when the extension no longer knows it
+     * @internal
+     */
+    public function factsOf(string $id): ?array
+    {
+        if ($this->server === null) {
+            return null;
+        }
+        try {
+            return Connection::factsOf($this->server->client_info((int) $id));
+        } catch (SocketException) {
+            return null;
+        }
     }
 
     private function onHandshake(string $id): void
@@ -776,6 +824,7 @@ class WebSocket
         }
         $this->stopped = true;
         $this->clients = [];
+        $this->connections = [];
         $this->pending = [];
     }
 
