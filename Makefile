@@ -7,6 +7,7 @@
 #   make bench   build and run the benchmarks
 #   make bench-servers   nexus-socket echo against other libraries' servers
 #                (QUICK=1 for a short run; see scripts/bench-servers)
+#   make bench-php   the PHP echo server against the native one (scripts/bench-php)
 #   make fuzz    run every libFuzzer target for FUZZ_SECONDS (default 30) each
 #   make format  rewrite our sources with clang-format
 
@@ -18,7 +19,7 @@ FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 30
 JOBS         ?= $(shell nproc)
 
-.PHONY: deps build build-asan build-tsan test bench bench-servers fuzz format serve clean
+.PHONY: deps build build-asan build-tsan test bench bench-servers bench-php fuzz format serve clean
 
 deps:
 	@scripts/install-deps
@@ -53,6 +54,10 @@ bench: build
 # build/bench-servers/results.md. QUICK=1, ROUNDS, DURATION: see the script.
 bench-servers: build
 	@scripts/bench-servers --build $(BUILD)
+
+# A handler written in PHP against the native echo server, in one run.
+bench-php: build
+	@scripts/bench-php $(BUILD)
 
 fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
