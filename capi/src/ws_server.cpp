@@ -187,8 +187,12 @@ int poll_driving(nx_ws_server* s, int timeout_ms, nx_ws_event* event) {
         if (s->events->pop(s->current)) {
             return deliver(s, event);
         }
-        if (!forever && Clock::now() >= deadline) {
-            return deliver_kind(s, s->server->stopped() ? NX_EVENT_STOPPED : NX_EVENT_NONE, event);
+        if (s->server->stopped()) {
+            return deliver_kind(s, NX_EVENT_STOPPED, event);
+        }
+        // A signal cut the wait short: the host may want to act on it.
+        if (s->server->interrupted() || (!forever && Clock::now() >= deadline)) {
+            return deliver_kind(s, NX_EVENT_NONE, event);
         }
     }
 }

@@ -29,15 +29,38 @@ void shrink_if_large(ByteBuffer& buffer) noexcept {
 
 } // namespace
 
-Connection::Connection(ConnectionConfig config) : config_(std::move(config)) {
-    if (config_.role == Role::client && !config_.entropy) {
+Connection::Connection(ConnectionConfig config)
+    : Connection(new ConnectionConfig(std::move(config)), true) {}
+
+Connection::Connection(const ConnectionConfig* shared_config) : Connection(shared_config, false) {}
+
+Connection::Connection(const ConnectionConfig* config, bool owned)
+    : config_(config), owns_config_(owned) {
+    if (config_ == nullptr) {
+        throw std::invalid_argument("nexus::core::Connection: no configuration");
+    }
+    if (config_->role == Role::client && !config_->entropy) {
+        if (owns_config_) {
+            delete config_;
+        }
         throw std::invalid_argument("nexus::core::Connection: a client needs an entropy source");
     }
-    rules_.receiver = config_.role;
-    rules_.rsv1_allowed = config_.deflate.has_value();
+    rules_.receiver = config_->role;
+    rules_.rsv1_allowed = config_->deflate.has_value();
 }
 
-Connection::~Connection() = default;
+Connection::~Connection() {
+    if (owns_config_) {
+        delete config_;
+    }
+}
+
+Connection::Extra& Connection::extra() {
+    if (!extra_) {
+        extra_ = std::make_unique<Extra>();
+    }
+    return *extra_;
+}
 
 // ---------------------------------------------------------------- input
 
@@ -61,7 +84,7 @@ void Connection::receive_eof() noexcept {
 
 bool Connection::next_event(Event& event) {
     if (message_delivered_) {
-        shrink_if_large(message_);
+        shrink_if_large(extra_->message);
         message_delivered_ = false;
     }
     for (;;) {
@@ -105,48 +128,56 @@ bool Connection::next_event(Event& event) {
 
 Connection::Step Connection::parse_header(Event& event) {
     const std::span<std::uint8_t> rest = in_.subspan(in_pos_);
-    if (header_have_ == 0) {
-        const HeaderDecodeResult r = decode_frame_header(rest, rules_, frame_);
+    if (!extra_ || extra_->header_have == 0) {
+        FrameHeader header;
+        const HeaderDecodeResult r = decode_frame_header(rest, rules_, header);
         if (r.status == HeaderStatus::complete) {
             in_pos_ += r.size;
-            return begin_frame(event);
+            return begin_frame(event, header);
         }
         if (r.status == HeaderStatus::failed) {
             return fail(event, r.error);
         }
     }
-    // The header is split across reads: collect it in header_bytes_, taking
+    // The header is split across reads: collect it in header_bytes, taking
     // no more than it needs so the payload stays in the caller's buffer.
-    std::size_t needed = std::max<std::size_t>(2, header_have_);
+    Extra& x = extra();
+    std::size_t needed = std::max<std::size_t>(2, x.header_have);
     for (;;) {
-        if (header_have_ < needed) {
-            const std::size_t take = std::min(needed - header_have_, in_.size() - in_pos_);
-            std::memcpy(header_bytes_ + header_have_, in_.data() + in_pos_, take);
-            header_have_ += take;
+        if (x.header_have < needed) {
+            const std::size_t take = std::min(needed - x.header_have, in_.size() - in_pos_);
+            std::memcpy(x.header_bytes + x.header_have, in_.data() + in_pos_, take);
+            x.header_have = static_cast<std::uint8_t>(x.header_have + take);
             in_pos_ += take;
-            if (header_have_ < needed) {
+            if (x.header_have < needed) {
                 return Step::more;
             }
         }
+        FrameHeader header;
         const HeaderDecodeResult r =
-            decode_frame_header({header_bytes_, header_have_}, rules_, frame_);
+            decode_frame_header({x.header_bytes, x.header_have}, rules_, header);
         if (r.status == HeaderStatus::failed) {
             return fail(event, r.error);
         }
         if (r.status == HeaderStatus::complete) {
-            header_have_ = 0;
-            return begin_frame(event);
+            x.header_have = 0;
+            return begin_frame(event, header);
         }
         needed = r.size;
     }
 }
 
-Connection::Step Connection::begin_frame(Event& event) {
-    const bool control = is_control(frame_.opcode);
-    const std::uint64_t length = frame_.payload_length;
+Connection::Step Connection::begin_frame(Event& event, const FrameHeader& header) {
+    frame_mask_ = header.mask_key;
+    frame_opcode_ = header.opcode;
+    frame_fin_ = header.fin;
+    frame_rsv1_ = header.rsv1;
+    frame_masked_ = header.masked;
+    const bool control = is_control(frame_opcode_);
+    const std::uint64_t length = header.payload_length;
     if (!control) {
         // §5.4: a message is one start frame and then only continuations.
-        if (frame_.opcode == Opcode::continuation) {
+        if (frame_opcode_ == Opcode::continuation) {
             if (!in_message_) {
                 return fail(event, Error::unexpected_continuation);
             }
@@ -155,37 +186,45 @@ Connection::Step Connection::begin_frame(Event& event) {
         }
     }
     // Limits are checked on the declared length, before any payload is kept.
-    if (length > config_.max_frame_size) {
+    if (length > config_->max_frame_size) {
         return fail(event, Error::frame_too_big);
     }
     if (!control) {
-        if (frame_.opcode != Opcode::continuation) {
+        std::uint64_t wire_bytes = length; // of the message so far
+        if (frame_opcode_ != Opcode::continuation) {
             in_message_ = true;
-            message_opcode_ = frame_.opcode;
-            message_compressed_ = frame_.rsv1;
-            message_wire_bytes_ = 0;
-            receive_utf8_.reset();
+            message_opcode_ = frame_opcode_;
+            message_compressed_ = frame_rsv1_;
+            if (extra_) {
+                extra_->receive_utf8.reset(); // a new part starts reset
+            }
+        } else {
+            wire_bytes += extra_->message_wire_bytes; // kept by the frame before (not fin)
         }
-        message_wire_bytes_ += length;
         // A compressed message is limited by its inflated size instead.
-        if (!message_compressed_ && message_wire_bytes_ > config_.max_message_size) {
+        if (!message_compressed_ && wire_bytes > config_->max_message_size) {
             return fail(event, Error::message_too_big);
+        }
+        if (!frame_fin_) {
+            extra().message_wire_bytes = wire_bytes;
         }
     }
     remaining_ = length;
     frame_offset_ = 0;
-    control_.clear();
+    if (extra_) {
+        extra_->control.clear();
+    }
 
     const std::size_t available = in_.size() - in_pos_;
     if (length <= available) {
         const bool whole_message =
-            !control && frame_.fin && frame_.opcode != Opcode::continuation && !frame_.rsv1;
+            !control && frame_fin_ && frame_opcode_ != Opcode::continuation && !frame_rsv1_;
         if (control || whole_message) {
             // Zero copy: the frame lies whole in the caller's buffer.
             const std::span<std::uint8_t> payload =
                 in_.subspan(in_pos_, static_cast<std::size_t>(length));
-            if (frame_.masked) {
-                apply_mask(payload.data(), payload.size(), frame_.mask_key);
+            if (frame_masked_) {
+                apply_mask(payload.data(), payload.size(), frame_mask_);
             }
             in_pos_ += payload.size();
             remaining_ = 0;
@@ -193,11 +232,11 @@ Connection::Step Connection::begin_frame(Event& event) {
                 return finish_control(event, payload);
             }
             in_message_ = false;
-            if (frame_.opcode == Opcode::text && !is_valid_utf8(payload)) {
+            if (frame_opcode_ == Opcode::text && !is_valid_utf8(payload)) {
                 return fail(event, Error::invalid_utf8); // §8.1
             }
             event = Event{};
-            event.type = frame_.opcode == Opcode::text ? EventType::text : EventType::binary;
+            event.type = frame_opcode_ == Opcode::text ? EventType::text : EventType::binary;
             event.payload = payload;
             return Step::event;
         }
@@ -211,19 +250,18 @@ Connection::Step Connection::take_payload(Event& event) {
     const std::size_t take =
         remaining_ < available ? static_cast<std::size_t>(remaining_) : available;
     const std::span<std::uint8_t> chunk = in_.subspan(in_pos_, take);
-    if (frame_.masked) {
-        apply_mask(chunk.data(), chunk.size(), frame_.mask_key,
-                   static_cast<std::size_t>(frame_offset_ & 3));
+    if (frame_masked_) {
+        apply_mask(chunk.data(), chunk.size(), frame_mask_, frame_offset_);
     }
     in_pos_ += take;
     remaining_ -= take;
-    frame_offset_ += take;
+    frame_offset_ = static_cast<std::uint8_t>((frame_offset_ + take) & 3);
 
     const bool frame_done = remaining_ == 0;
-    if (is_control(frame_.opcode)) {
-        control_.append(chunk); // at most 125 bytes (checked on the header)
+    if (is_control(frame_opcode_)) {
+        extra().control.append(chunk); // at most 125 bytes (checked on the header)
     } else {
-        const Step step = add_message_bytes(chunk, frame_done && frame_.fin, event);
+        const Step step = add_message_bytes(chunk, frame_done && frame_fin_, event);
         if (step == Step::event) {
             return step;
         }
@@ -232,10 +270,10 @@ Connection::Step Connection::take_payload(Event& event) {
         return Step::more;
     }
     phase_ = Phase::header;
-    if (is_control(frame_.opcode)) {
-        return finish_control(event, control_.view());
+    if (is_control(frame_opcode_)) {
+        return finish_control(event, extra().control.view());
     }
-    if (frame_.fin) {
+    if (frame_fin_) {
         return deliver_message(event);
     }
     return Step::again;
@@ -243,19 +281,21 @@ Connection::Step Connection::take_payload(Event& event) {
 
 Connection::Step Connection::add_message_bytes(std::span<const std::uint8_t> chunk, bool last,
                                                Event& event) {
-    const std::size_t before = message_.size();
+    Extra& x = extra();
+    ByteBuffer& message = x.message;
+    const std::size_t before = message.size();
     Error inflate_error = Error::ok;
     if (message_compressed_) {
-        inflate_error = inflater().decompress(chunk, last, message_,
-                                              static_cast<std::size_t>(config_.max_message_size));
+        inflate_error = inflater().decompress(chunk, last, message,
+                                              static_cast<std::size_t>(config_->max_message_size));
     } else {
-        message_.append(chunk);
+        message.append(chunk);
     }
     // §8.1 fail fast: check what arrived now, not the whole message at its
     // end. The text inflated before a corrupt or oversized part is checked
     // first, so the verdict does not depend on how the input was split.
     if (message_opcode_ == Opcode::text &&
-        !receive_utf8_.feed(message_.data() + before, message_.size() - before)) {
+        !x.receive_utf8.feed(message.data() + before, message.size() - before)) {
         return fail(event, Error::invalid_utf8);
     }
     if (inflate_error != Error::ok) {
@@ -266,21 +306,21 @@ Connection::Step Connection::add_message_bytes(std::span<const std::uint8_t> chu
 
 Connection::Step Connection::deliver_message(Event& event) {
     in_message_ = false;
-    if (message_opcode_ == Opcode::text && !receive_utf8_.complete()) {
+    if (message_opcode_ == Opcode::text && !extra().receive_utf8.complete()) {
         return fail(event, Error::invalid_utf8); // ends inside a code point
     }
     event = Event{};
     event.type = message_opcode_ == Opcode::text ? EventType::text : EventType::binary;
-    event.payload = message_.view();
+    event.payload = extra().message.view();
     message_delivered_ = true;
     return Step::event;
 }
 
 Connection::Step Connection::finish_control(Event& event, std::span<const std::uint8_t> payload) {
     event = Event{};
-    switch (frame_.opcode) {
+    switch (frame_opcode_) {
     case Opcode::ping:
-        if (config_.auto_pong && !close_sent_) {
+        if (config_->auto_pong && !close_sent_) {
             queue_frame(Opcode::pong, true, false, payload); // §5.5.3: same payload
         }
         event.type = EventType::ping;
@@ -324,7 +364,7 @@ Connection::Step Connection::finish_control(Event& event, std::span<const std::u
 }
 
 Connection::Step Connection::fail(Event& event, Error e) {
-    error_ = e;
+    error_ = static_cast<std::uint8_t>(e); // framing errors: all below 256
     if (!close_sent_) {
         // §7.1.7: fail the connection with the code the violation calls for.
         std::string_view reason = describe(e);
@@ -336,7 +376,9 @@ Connection::Step Connection::fail(Event& event, Error e) {
     in_message_ = false;
     in_ = {};
     in_pos_ = 0;
-    shrink_if_large(message_);
+    if (extra_) {
+        shrink_if_large(extra_->message);
+    }
     event = Event{};
     event.type = EventType::error;
     event.close_code = close_code_for(e);
@@ -374,24 +416,29 @@ Error Connection::send_frame(Opcode opcode, std::span<const std::uint8_t> payloa
     }
     const Opcode message_opcode = starts ? opcode : sending_opcode_;
     if (message_opcode == Opcode::text) {
-        Utf8Validator check = starts ? Utf8Validator{} : send_utf8_;
+        // A fragmented message keeps its state between frames (in extra_,
+        // which stays while sending_message_).
+        Utf8Validator check = starts ? Utf8Validator{} : extra().send_utf8;
         if (!check.feed(payload) || (fin && !check.complete())) {
             return Error::local_invalid_utf8;
         }
-        send_utf8_ = check;
+        if (!fin) {
+            extra().send_utf8 = check;
+        }
     }
     if (starts) {
         sending_opcode_ = opcode;
         // RFC 7692 §6: the choice to compress is made per message.
-        sending_compressed_ = config_.deflate.has_value() &&
-                              (!fin || payload.size() >= config_.compression_threshold);
+        sending_compressed_ = config_->deflate.has_value() &&
+                              (!fin || payload.size() >= config_->compression_threshold);
     }
     if (sending_compressed_) {
-        scratch_.clear();
-        deflater().compress(payload, fin, scratch_);
-        queue_frame(opcode, fin, starts, scratch_.view());
-        if (scratch_.capacity() > k_retained_capacity) {
-            scratch_.release();
+        ByteBuffer& scratch = extra().scratch;
+        scratch.clear();
+        deflater().compress(payload, fin, scratch);
+        queue_frame(opcode, fin, starts, scratch.view());
+        if (scratch.capacity() > k_retained_capacity) {
+            scratch.release();
         }
     } else {
         queue_frame(opcode, fin, false, payload);
@@ -403,8 +450,8 @@ Error Connection::send_frame(Opcode opcode, std::span<const std::uint8_t> payloa
 std::size_t Connection::direct_frame_header(Opcode opcode, std::span<const std::uint8_t> payload,
                                             std::uint8_t* header) noexcept {
     const bool compress =
-        config_.deflate.has_value() && payload.size() >= config_.compression_threshold;
-    if (config_.role != Role::server || wants_write() || compress || sending_message_ ||
+        config_->deflate.has_value() && payload.size() >= config_->compression_threshold;
+    if (config_->role != Role::server || wants_write() || compress || sending_message_ ||
         check_can_send() != Error::ok || (opcode != Opcode::text && opcode != Opcode::binary) ||
         (opcode == Opcode::text && !is_valid_utf8(payload))) {
         return 0;
@@ -462,62 +509,79 @@ Error Connection::send_encoded(std::span<const std::uint8_t> frames, bool compre
     if (const Error e = check_can_send(); e != Error::ok) {
         return e;
     }
-    if (config_.role != Role::server || sending_message_) {
+    if (config_->role != Role::server || sending_message_) {
         return Error::invalid_state;
     }
     if (compressed) {
-        if (!config_.deflate) {
+        if (!config_->deflate) {
             return Error::local_bad_argument;
         }
-        if (deflater_) {
-            deflater_->reset();
+        if (extra_ && extra_->deflater) {
+            extra_->deflater->reset();
         }
     }
-    out_.append(frames);
+    extra().out.append(frames);
     return Error::ok;
 }
 
 void Connection::consume(std::size_t n) noexcept {
-    out_pos_ += std::min(n, out_.size() - out_pos_);
-    if (out_pos_ == out_.size()) {
-        out_pos_ = 0;
-        shrink_if_large(out_);
+    if (!extra_) {
+        return;
+    }
+    std::size_t& pos = extra_->out_pos;
+    ByteBuffer& out = extra_->out;
+    pos += std::min(n, out.size() - pos);
+    if (pos == out.size()) {
+        pos = 0;
+        shrink_if_large(out);
     }
 }
 
 bool Connection::should_close_transport() const noexcept {
-    return state_ == State::closed && (config_.role == Role::server || error_ != Error::ok || eof_);
+    return state_ == State::closed && (config_->role == Role::server || failed() || eof_);
 }
 
 void Connection::release_buffers() noexcept {
+    if (!extra_) {
+        return;
+    }
     if (!wants_write()) {
-        out_.release();
-        out_pos_ = 0;
+        extra_->out.release();
+        extra_->out_pos = 0;
     }
     if (!in_message_) {
-        message_.release();
+        extra_->message.release();
         message_delivered_ = false;
     }
-    scratch_.release();
+    extra_->scratch.release();
     if (phase_ == Phase::header) {
-        control_.release();
+        extra_->control.release();
+    }
+    // The part goes too once nothing in it is in use: no message half
+    // received or sent, no split header, no deflate state (with context
+    // takeover that is the history both sides rely on).
+    if (extra_->out.capacity() == 0 && extra_->message.capacity() == 0 &&
+        extra_->control.capacity() == 0 && !extra_->deflater && !extra_->inflater && !in_message_ &&
+        !sending_message_ && extra_->header_have == 0) {
+        extra_.reset();
     }
 }
 
 void Connection::queue_frame(Opcode opcode, bool fin, bool rsv1,
                              std::span<const std::uint8_t> payload) {
+    Extra& x = extra();
     // Written bytes at the front are dropped before the buffer grows.
-    if (out_pos_ > 4096 && out_pos_ * 2 > out_.size()) {
-        out_.erase_front(out_pos_);
-        out_pos_ = 0;
+    if (x.out_pos > 4096 && x.out_pos * 2 > x.out.size()) {
+        x.out.erase_front(x.out_pos);
+        x.out_pos = 0;
     }
-    const bool masked = config_.role == Role::client;
+    const bool masked = config_->role == Role::client;
     MaskKey key{};
     if (masked) {
-        config_.entropy(key); // §5.3: a fresh, unpredictable key per frame
+        config_->entropy(key); // §5.3: a fresh, unpredictable key per frame
     }
     const std::size_t header = frame_header_size(payload.size(), masked);
-    std::uint8_t* p = out_.extend(header + payload.size());
+    std::uint8_t* p = x.out.extend(header + payload.size());
     const std::size_t written =
         encode_frame_header(p, opcode, fin, rsv1, payload.size(), masked ? &key : nullptr);
     if (!payload.empty()) {
@@ -543,19 +607,21 @@ void Connection::queue_close(std::uint16_t code, std::string_view reason) {
 }
 
 Deflater& Connection::deflater() {
-    if (!deflater_) {
-        deflater_ =
-            std::make_unique<Deflater>(*config_.deflate, config_.role, config_.compression_level,
-                                       config_.compression_memory_level);
+    Extra& x = extra();
+    if (!x.deflater) {
+        x.deflater =
+            std::make_unique<Deflater>(*config_->deflate, config_->role, config_->compression_level,
+                                       config_->compression_memory_level);
     }
-    return *deflater_;
+    return *x.deflater;
 }
 
 Inflater& Connection::inflater() {
-    if (!inflater_) {
-        inflater_ = std::make_unique<Inflater>(*config_.deflate, config_.role);
+    Extra& x = extra();
+    if (!x.inflater) {
+        x.inflater = std::make_unique<Inflater>(*config_->deflate, config_->role);
     }
-    return *inflater_;
+    return *x.inflater;
 }
 
 } // namespace nexus::core

@@ -1,15 +1,95 @@
 #include "nexus/core/handshake.hpp"
 
+#include <array>
+#include <cstring>
 #include <initializer_list>
 #include <new>
-
-#include <openssl/evp.h>
 
 namespace nexus::core {
 namespace {
 
 constexpr std::string_view k_base64_alphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// SHA-1 (FIPS 180-4 §6.1) of `data`. The handshake hashes one short key
+/// per connection and needs no cryptographic strength (RFC 6455 §10.8 uses
+/// it only to prove the server read the key), so a plain implementation
+/// serves: libcrypto's EVP_Digest would page in about 2 MiB of its provider
+/// machinery on the first call, which a server carries for its lifetime.
+std::array<std::uint8_t, 20> sha1(std::string_view data) noexcept {
+    std::uint32_t h[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
+    const auto rotl = [](std::uint32_t x, int n) { return (x << n) | (x >> (32 - n)); };
+    const auto block = [&h, &rotl](const std::uint8_t* p) {
+        std::uint32_t w[80];
+        for (int t = 0; t < 16; ++t) {
+            w[t] = static_cast<std::uint32_t>(p[4 * t]) << 24 |
+                   static_cast<std::uint32_t>(p[4 * t + 1]) << 16 |
+                   static_cast<std::uint32_t>(p[4 * t + 2]) << 8 | p[4 * t + 3];
+        }
+        for (int t = 16; t < 80; ++t) {
+            w[t] = rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
+        }
+        std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+        for (int t = 0; t < 80; ++t) {
+            std::uint32_t f = 0;
+            std::uint32_t k = 0;
+            if (t < 20) {
+                f = (b & c) | (~b & d);
+                k = 0x5A827999;
+            } else if (t < 40) {
+                f = b ^ c ^ d;
+                k = 0x6ED9EBA1;
+            } else if (t < 60) {
+                f = (b & c) | (b & d) | (c & d);
+                k = 0x8F1BBCDC;
+            } else {
+                f = b ^ c ^ d;
+                k = 0xCA62C1D6;
+            }
+            const std::uint32_t temp = rotl(a, 5) + f + e + k + w[t];
+            e = d;
+            d = c;
+            c = rotl(b, 30);
+            b = a;
+            a = temp;
+        }
+        h[0] += a;
+        h[1] += b;
+        h[2] += c;
+        h[3] += d;
+        h[4] += e;
+    };
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(data.data());
+    std::size_t size = data.size();
+    const std::uint64_t bit_length = static_cast<std::uint64_t>(size) * 8;
+    for (; size >= 64; size -= 64, bytes += 64) {
+        block(bytes);
+    }
+    // §5.1.1: a 1 bit, zeros, and the length in bits, big-endian, filling
+    // one or two last blocks.
+    std::uint8_t tail[128]{};
+    if (size != 0) {
+        std::memcpy(tail, bytes, size);
+    }
+    tail[size] = 0x80;
+    const std::size_t tail_size = size < 56 ? 64 : 128;
+    for (int i = 0; i < 8; ++i) {
+        tail[tail_size - 1 - static_cast<std::size_t>(i)] =
+            static_cast<std::uint8_t>(bit_length >> (8 * i));
+    }
+    block(tail);
+    if (tail_size == 128) {
+        block(tail + 64);
+    }
+    std::array<std::uint8_t, 20> digest{};
+    for (std::size_t i = 0; i < 5; ++i) {
+        digest[4 * i] = static_cast<std::uint8_t>(h[i] >> 24);
+        digest[4 * i + 1] = static_cast<std::uint8_t>(h[i] >> 16);
+        digest[4 * i + 2] = static_cast<std::uint8_t>(h[i] >> 8);
+        digest[4 * i + 3] = static_cast<std::uint8_t>(h[i]);
+    }
+    return digest;
+}
 
 /// The 6-bit value of a base64 character, or -1.
 int base64_value(char c) noexcept {
@@ -141,14 +221,8 @@ std::string websocket_accept_key(std::string_view key) {
     input.reserve(key.size() + k_websocket_guid.size());
     input += key;
     input += k_websocket_guid;
-    std::array<std::uint8_t, EVP_MAX_MD_SIZE> digest{};
-    unsigned int digest_len = 0;
-    if (EVP_Digest(input.data(), input.size(), digest.data(), &digest_len, EVP_sha1(), nullptr) !=
-            1 ||
-        digest_len != 20) {
-        throw std::bad_alloc(); // libcrypto fails here only when it cannot allocate
-    }
-    return base64_encode(std::span<const std::uint8_t>(digest.data(), digest_len));
+    const std::array<std::uint8_t, 20> digest = sha1(input);
+    return base64_encode(digest);
 }
 
 std::string_view http_reason_phrase(int status) noexcept {

@@ -280,11 +280,13 @@ bool EventLoop::run_once(Clock::duration max_wait) {
 
     int count = ::epoll_wait(epoll_fd_, events_.data(), k_max_events,
                              to_timeout_ms(time_to_next_timer(max_wait)));
+    interrupted_ = false;
     if (count < 0) {
         if (errno != EINTR) {
             throw_errno("epoll_wait");
         }
         count = 0; // a signal: still run tasks, timers and hooks
+        interrupted_ = true;
     }
     for (const epoll_event& event : std::span(events_.data(), static_cast<std::size_t>(count))) {
         const int fd = event.data.fd;

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <string>
@@ -12,8 +14,9 @@
 #include <vector>
 
 #include <Poco/Net/ServerSocket.h>
-#include <Poco/Net/StreamSocket.h>
+#include <sys/socket.h>
 
+#include "id_table.hpp"
 #include "nexus/core/byte_buffer.hpp"
 #include "nexus/core/connection.hpp"
 #include "nexus/core/handshake.hpp"
@@ -31,7 +34,84 @@ struct EncodedMessage {
     std::shared_ptr<core::ByteBuffer> compressed[16];
 };
 
+/// A peer's IPv4 or IPv6 address and port, kept compact (a string is made
+/// only when the application asks).
+struct PeerAddress {
+    std::uint8_t family = 0; // AF_INET, AF_INET6, or 0 when unknown
+    std::uint16_t port = 0;  // host order
+    std::uint32_t scope = 0; // IPv6 scope id
+    std::uint8_t bytes[16]{};
+
+    /// From what accept() gave; another family gives family 0.
+    static PeerAddress from(const sockaddr* address, socklen_t length) noexcept;
+    /// "ip:port", "[ip6]:port" (Poco's SocketAddress::toString); empty when
+    /// unknown.
+    std::string to_string() const;
+};
+
+/// What the registry keeps of a connected client, in its Session. Written by
+/// the session's loop before it is registered and then only under the
+/// registry's lock (user data, channels); read under that lock from any
+/// thread.
+struct ClientRecord {
+    /// The request's target and headers, encoded compactly (set_head());
+    /// decoded when the application asks for them.
+    std::unique_ptr<std::uint8_t[]> head;
+    std::uint32_t head_size = 0;
+    std::int16_t subprotocol = -1;  // index into ServerConfig::subprotocols, -1: none
+    std::int8_t deflate_window = 0; // our compressor's window bits, 0 without deflate
+    PeerAddress peer;
+    std::chrono::system_clock::time_point connected_at;
+    /// What most clients never have: made on the first set_user_data() or
+    /// subscribe(), dropped when both are empty again.
+    struct Extras {
+        std::string user_data;
+        std::set<std::string, std::less<>> channels;
+    };
+    std::unique_ptr<Extras> extras;
+
+    /// Stores `target` and `headers` (names and values as received, in
+    /// order) in one buffer of its exact size: lengths instead of ": " and
+    /// CRLF, a byte for a header line that browsers and common clients
+    /// send word for word ("Upgrade: websocket"), a byte for a common name,
+    /// and the key's 16 bytes instead of its base64. Throws std::bad_alloc.
+    void set_head(std::string_view target, std::span<const core::HttpHeader> headers);
+    /// Calls `visit(name, value)` for each header, in order.
+    template <typename Visit>
+    void for_each_header(Visit&& visit) const;
+    /// The target as given to set_head().
+    std::string_view target() const noexcept;
+    ClientInfo expand(ClientId id, const ServerConfig& config) const;
+    Extras& make_extras();
+    /// Drops extras when it holds nothing.
+    void trim_extras() noexcept;
+};
+
+/// A time on a loop's millisecond clock (Loop::now_ms()): 4 bytes where a
+/// time_point takes 8, in each of many sessions. It wraps every 49.7 days,
+/// so times are only compared when less than 24.8 days apart: timeouts are
+/// capped at that (k_max_timeout_ms), and each session's times are kept
+/// within it (Session::tick).
+using Millis = std::uint32_t;
+inline constexpr Millis k_max_timeout_ms = 0x7FFFFFFF;
+
+/// Room for a T constructed later: std::optional without its flag, which the
+/// owner keeps where it has a spare byte (no padding per connection).
+template <typename T>
+union Late {
+    Late() noexcept {}
+    ~Late() {}
+    Late(const Late&) = delete;
+    Late& operator=(const Late&) = delete;
+    T value;
+};
+
 /// One accepted TCP connection: its handshake, then its WebSocket.
+///
+/// Memory: an idle WebSocket is this one object (the core connection is a
+/// member, its configuration shared per loop) plus its request head. What
+/// only the opening needs (the parser, the response, bytes parked while the
+/// hook decides) is a separate part, freed once the 101 is written.
 class Session final : public EventLoop::Watcher {
 public:
     enum class Phase : std::uint8_t {
@@ -42,7 +122,9 @@ public:
         finished,  // socket closed, waiting to be reaped
     };
 
-    Session(Loop& loop, const Poco::Net::StreamSocket& socket, ClientId id, std::string peer);
+    /// Takes over `fd` (a connected, non-blocking socket): closes it on
+    /// destruction, and at once when the constructor throws.
+    Session(Loop& loop, int fd, ClientId id, const PeerAddress& peer);
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
@@ -54,27 +136,36 @@ public:
     SendResult send_encoded(const EncodedMessage& message);
     SendResult close(std::uint16_t code, std::string_view reason);
     /// Resumes a deferred handshake; unknown_client unless deciding.
-    SendResult decide(HandshakeDecision decision);
+    SendResult decide(const HandshakeDecision& decision);
     /// Closes at once without a close handshake (used when the server
     /// itself drops a client or the stop deadline passed).
     void abort(DropReason reason, std::uint16_t code, std::string_view text);
 
     /// Timers: checks the deadlines against `now`.
-    void tick(EventLoop::Clock::time_point now);
+    void tick(Millis now);
     /// Writes what is queued; called at the end of each loop iteration.
     void flush();
 
     ClientId id() const noexcept { return id_; }
+    /// The descriptor it was accepted with: its place in the loop's table,
+    /// kept after the socket is closed.
+    int slot() const noexcept { return fd_; }
     Phase phase() const noexcept { return phase_; }
     bool connected() const noexcept { return connected_; }
     std::size_t queued_bytes() const noexcept;
     bool compressed() const noexcept;
+    unsigned loop_index() const noexcept;
+
+    /// Guarded by the registry's lock once connected() (see ClientRecord).
+    ClientRecord client;
 
 private:
+    struct Opening;
+
     void read_available();
     void on_handshake_data(std::span<std::uint8_t> data);
     void accept_handshake(std::span<std::uint8_t> rest);
-    void complete_handshake(HandshakeDecision decision, std::span<std::uint8_t> rest);
+    void complete_handshake(const HandshakeDecision& decision, std::span<std::uint8_t> rest);
     void reject(int status, std::string_view body,
                 const std::vector<std::pair<std::string, std::string>>& headers = {});
     void serve_http();
@@ -89,38 +180,44 @@ private:
     void finish(std::uint16_t code, std::string_view reason);
     template <typename Call>
     void guarded(const char* what, Call&& call) noexcept;
+    /// Unwatches and closes the descriptor: once, by finish() or by the
+    /// destructor of a session that never finished.
     void close_socket() noexcept;
+    void set_close(std::uint16_t code, std::string_view reason);
+    std::string_view close_reason() const noexcept;
 
+    // Ordered to leave little padding: an idle server holds one per client.
     Loop& loop_;
-    Poco::Net::StreamSocket socket_;
-    int fd_; // socket_'s descriptor: reads and writes bypass Poco (socket_io.hpp)
     ClientId id_;
-    std::string peer_;
-    Phase phase_ = Phase::handshake;
-    bool connected_ = false; // on_connect was delivered
-    bool dirty_ = false;     // in the loop's flush list
-    bool write_watched_ = false;
-    bool eof_ = false;
-    bool closed_locally_ = false; // we sent the first close frame
-    bool active_ = false;         // read or wrote since the last tick (keeps buffers)
+    std::unique_ptr<Opening> opening_;          // until the handshake's answer is written
+    std::unique_ptr<std::string> close_reason_; // what on_disconnect reports; null: empty
+    Late<core::Connection> ws_;                 // constructed once open (has_ws_)
 
-    std::unique_ptr<core::ServerHandshake> handshake_;
-    std::unique_ptr<core::ByteBuffer> parked_; // bytes read while deciding
-    std::unique_ptr<core::Connection> ws_;
-    core::ByteBuffer http_out_;
-    std::size_t http_out_pos_ = 0;
-
-    EventLoop::Clock::time_point deadline_{};      // handshake or close deadline
-    EventLoop::Clock::time_point last_received_{}; // any bytes from the peer
-    EventLoop::Clock::time_point last_message_{};  // a message either way
-    EventLoop::Clock::time_point ping_sent_{};
-    bool awaiting_pong_ = false;
-    double rate_tokens_ = 0;
-    EventLoop::Clock::time_point rate_updated_{};
-
+    /// By phase: handshake and http, the deadline; open, when the last ping
+    /// went out (or the connection opened); once a close frame was sent,
+    /// the close deadline (pings stop then). One field, as no phase needs
+    /// two of them.
+    Millis timer_ = 0;
+    Millis last_message_ = 0;         // a message either way
+    Millis rate_updated_ = 0;         // the bucket's last refill
+    int fd_;                          // ours (socket_io.hpp); its number stays after closing
+    float rate_tokens_ = 0;           // the message rate limit's bucket
     std::uint16_t close_code_ = 1006; // what on_disconnect reports
-    std::string close_reason_;
+    Phase phase_ = Phase::handshake;
+    // Flags as bits: an idle server holds one set per client. (The socket
+    // is closed once phase_ is finished.)
+    bool has_ws_ : 1 = false;
+    bool connected_ : 1 = false; // on_connect was delivered
+    bool dirty_ : 1 = false;     // in the loop's flush list
+    bool write_watched_ : 1 = false;
+    bool eof_ : 1 = false;
+    bool closed_locally_ : 1 = false; // we sent the first close frame
+    bool active_ : 1 = false;         // read or wrote since the last tick (keeps buffers)
+    bool awaiting_pong_ : 1 = false;  // a ping is out; anything read clears it
 };
+
+/// Connected sessions by id (see IdTable).
+using SessionTable = IdTable<Session>;
 
 /// One event loop of the server with its listening socket and sessions.
 class Loop final : public EventLoop::Watcher {
@@ -134,9 +231,25 @@ public:
     void begin_stop();
 
     void add_dirty(Session& session) { dirty_.push_back(&session); }
-    void reap(Session& session) { reap_.push_back(session.id()); }
-    Session* find(ClientId id);
-    std::size_t session_count() const noexcept { return sessions_.size(); }
+    /// Takes a finished session out of the table; it is destroyed at the
+    /// end of the iteration.
+    void reap(Session& session);
+    /// The live session `id` accepted as descriptor `slot`, or null.
+    Session* find(ClientId id, int slot) const noexcept;
+    /// A session whose handshake waits for decide_handshake(), or null.
+    Session* find_deciding(ClientId id) const;
+    void set_deciding(Session& session, bool deciding);
+    std::size_t session_count() const noexcept { return session_count_; }
+    /// Milliseconds since the loop was made, wrapping (see Millis).
+    Millis now_ms() const noexcept { return now_ms_at(EventLoop::Clock::now()); }
+    Millis now_ms_at(EventLoop::Clock::time_point t) const noexcept {
+        return static_cast<Millis>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(t - epoch_).count());
+    }
+    /// The core configuration for connections with `deflate` agreed (or
+    /// none), shared by all of this loop's connections that agreed the same.
+    const core::ConnectionConfig*
+    connection_config(const std::optional<core::DeflateParams>& deflate);
 
     WebSocketServer::Impl& server;
     const unsigned index;
@@ -152,11 +265,20 @@ private:
 
     Poco::Net::ServerSocket listener_;
     bool listening_ = false;
-    std::unordered_map<ClientId, std::unique_ptr<Session>> sessions_;
+    /// Every live session by descriptor (owned: deleted once reaped). The
+    /// event loop's table of watchers is that table (a pointer per
+    /// descriptor, no hash node per session): apart from this Loop (the
+    /// listening socket) only sessions watch on it.
+    Session* session_at(int fd) const noexcept;
+    // Before the sessions: their connections point into it.
+    std::vector<std::unique_ptr<core::ConnectionConfig>> connection_configs_;
+    std::size_t session_count_ = 0;
+    std::unordered_map<ClientId, Session*> deciding_; // handshakes the hook deferred
     std::vector<Session*> dirty_;
-    std::vector<ClientId> reap_;
+    std::vector<std::unique_ptr<Session>> reap_; // finished, destroyed at the iteration's end
     EventLoop::Clock::duration tick_interval_{};
     EventLoop::Clock::time_point next_tick_{};
+    const EventLoop::Clock::time_point epoch_ = EventLoop::Clock::now();
     bool stopping_ = false;
     EventLoop::Clock::time_point stop_deadline_{};
 };
@@ -170,29 +292,9 @@ struct WebSocketServer::Impl {
 
     struct Target {
         ClientId id;
+        int slot; // Session::slot()
         unsigned loop;
         int deflate_window;
-    };
-
-    /// What the registry keeps of a connected client: compact (the request
-    /// head as one string rather than a vector of header strings), expanded
-    /// into a ClientInfo only when the application asks.
-    struct StoredClient {
-        std::string peer;
-        std::string head; // "GET target HTTP/1.1\r\nName: value\r\n..."
-        std::string subprotocol;
-        std::string user_data;
-        std::chrono::system_clock::time_point connected_at;
-        bool compressed = false;
-
-        ClientInfo expand(ClientId id) const;
-    };
-
-    struct Entry {
-        unsigned loop = 0;
-        int deflate_window = 0; // our compressor's window bits, 0 without deflate
-        StoredClient client;
-        std::set<std::string, std::less<>> channels;
     };
 
     /// Runs `action` with the session of `id` on its loop: at once when
@@ -206,8 +308,11 @@ struct WebSocketServer::Impl {
 
     /// Connected clients, counted against max_clients.
     std::size_t client_count_for_limit() const;
-    void register_client(ClientId id, StoredClient client, unsigned loop, int deflate_window);
+    /// Called by the session's loop once its record is filled in.
+    void register_client(detail::Session& session);
     void unregister_client(ClientId id);
+    /// The registered session of `id` or null; needs registry_mutex.
+    detail::Session* registered(ClientId id) const;
 
     ServerConfig config;
     ServerHandler& handler;
@@ -220,7 +325,10 @@ struct WebSocketServer::Impl {
     std::uint16_t bound_port = 0;
 
     mutable std::shared_mutex registry_mutex;
-    std::unordered_map<ClientId, Entry> registry;
+    /// Connected clients. A session is unregistered by its loop before it is
+    /// destroyed, so holding the lock keeps every one alive; its ClientRecord
+    /// is read under the lock (shared) and changed under it (unique).
+    detail::SessionTable registry;
     std::map<std::string, std::set<ClientId>, std::less<>> channel_members;
 
     struct Counters {

@@ -1,8 +1,8 @@
 // One server event loop: accepting, batching writes, timers, graceful stop.
-#include <Poco/Net/StreamSocketImpl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -42,10 +42,12 @@ Loop::Loop(WebSocketServer::Impl& owner, unsigned loop_index)
 }
 
 Loop::~Loop() {
-    for (auto& [id, session] : sessions_) {
-        session->abort(DropReason::server_stopping, 1001, "server destroyed");
+    for (int fd = 0; fd < loop.watch_limit(); ++fd) {
+        if (Session* session = session_at(fd)) {
+            session->abort(DropReason::server_stopping, 1001, "server destroyed");
+        }
     }
-    sessions_.clear();
+    reap_.clear(); // every session finished above and waits here
     if (listening_) {
         loop.unwatch(listener_);
     }
@@ -83,30 +85,92 @@ void Loop::on_ready(int /*events*/) {
             }
             return;
         }
-        // The socket is Poco's from here on (it closes the descriptor).
-        Poco::Net::StreamSocket socket(new Poco::Net::StreamSocketImpl(fd));
         // Connections still in their handshake are bounded too: past
         // max_clients + k_max_pending_handshakes a new socket is closed at
         // once, so a flood of idle TCP connections cannot pile up sessions.
-        if (stopping_ || sessions_.size() >= server.config.max_clients + k_max_pending_handshakes) {
+        if (stopping_ || session_count_ >= server.config.max_clients + k_max_pending_handshakes) {
             if (!stopping_) {
                 server.counters.dropped[static_cast<int>(DropReason::pending_limit)].fetch_add(
                     1, std::memory_order_relaxed);
             }
-            continue; // closes the socket as it goes out of scope
+            ::close(fd);
+            continue;
         }
         const int one = 1;
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        const Poco::Net::SocketAddress peer(reinterpret_cast<const sockaddr*>(&address), length);
+        const PeerAddress peer =
+            PeerAddress::from(reinterpret_cast<const sockaddr*>(&address), length);
         const ClientId id = server.next_id.fetch_add(1, std::memory_order_relaxed);
-        auto session = std::make_unique<Session>(*this, socket, id, peer.toString());
-        sessions_.emplace(id, std::move(session));
+        // The session owns the descriptor from here on (and closes it if
+        // it cannot be made).
+        // Watched by now: the loop's table holds it from here on.
+        static_cast<void>(new Session(*this, fd, id, peer));
+        ++session_count_;
     }
 }
 
-Session* Loop::find(ClientId id) {
-    const auto it = sessions_.find(id);
-    return it == sessions_.end() ? nullptr : it->second.get();
+const core::ConnectionConfig*
+Loop::connection_config(const std::optional<core::DeflateParams>& deflate) {
+    const auto same = [&deflate](const core::ConnectionConfig& c) {
+        if (c.deflate.has_value() != deflate.has_value()) {
+            return false;
+        }
+        if (!deflate) {
+            return true;
+        }
+        const core::DeflateParams& a = *c.deflate;
+        const core::DeflateParams& b = *deflate;
+        return a.server_no_context_takeover == b.server_no_context_takeover &&
+               a.client_no_context_takeover == b.client_no_context_takeover &&
+               a.server_max_window_bits == b.server_max_window_bits &&
+               a.client_max_window_bits == b.client_max_window_bits;
+    };
+    // A few entries at most (deflate parameters come in 256 combinations,
+    // and clients of one kind agree the same).
+    for (const auto& c : connection_configs_) {
+        if (same(*c)) {
+            return c.get();
+        }
+    }
+    const ServerConfig& config = server.config;
+    auto c = std::make_unique<core::ConnectionConfig>();
+    c->role = core::Role::server;
+    c->max_frame_size = config.max_frame_size;
+    c->max_message_size = config.max_message_size;
+    c->deflate = deflate;
+    c->compression_level = config.deflate.compression_level;
+    c->compression_memory_level = config.deflate.memory_level;
+    connection_configs_.push_back(std::move(c));
+    return connection_configs_.back().get();
+}
+
+Session* Loop::session_at(int fd) const noexcept {
+    EventLoop::Watcher* watcher = loop.watcher(fd);
+    return watcher == nullptr || watcher == this ? nullptr : static_cast<Session*>(watcher);
+}
+
+Session* Loop::find(ClientId id, int slot) const noexcept {
+    Session* session = session_at(slot);
+    return session != nullptr && session->id() == id ? session : nullptr;
+}
+
+Session* Loop::find_deciding(ClientId id) const {
+    const auto it = deciding_.find(id);
+    return it == deciding_.end() ? nullptr : it->second;
+}
+
+void Loop::set_deciding(Session& session, bool deciding) {
+    if (deciding) {
+        deciding_[session.id()] = &session;
+    } else {
+        deciding_.erase(session.id());
+    }
+}
+
+void Loop::reap(Session& session) {
+    // Called once, right after the session unwatched its descriptor.
+    reap_.emplace_back(&session);
+    --session_count_;
 }
 
 void Loop::iteration_end() {
@@ -125,23 +189,25 @@ void Loop::iteration_end() {
         }
         dirty_.clear();
     }
-    for (ClientId id : reap_) {
-        sessions_.erase(id);
-    }
     reap_.clear();
-    if (stopping_ && sessions_.empty()) {
+    if (stopping_ && session_count_ == 0) {
         loop.stop();
     }
 }
 
 void Loop::tick() {
     const auto now = EventLoop::Clock::now();
-    for (auto& [id, session] : sessions_) {
-        session->tick(now);
+    const Millis now_ms = now_ms_at(now);
+    // By index: a session that finishes leaves a null behind, and nothing
+    // here accepts (so the table keeps its size).
+    for (int fd = 0; fd < loop.watch_limit(); ++fd) {
+        if (Session* session = session_at(fd)) {
+            session->tick(now_ms);
+        }
     }
     if (stopping_ && now >= stop_deadline_) {
-        for (auto& [id, session] : sessions_) {
-            if (session->phase() != Session::Phase::finished) {
+        for (int fd = 0; fd < loop.watch_limit(); ++fd) {
+            if (Session* session = session_at(fd)) {
                 session->abort(DropReason::server_stopping, 1001, "server stopped");
             }
         }
@@ -161,7 +227,11 @@ void Loop::begin_stop() {
         listener_.close();
         listening_ = false;
     }
-    for (auto& [id, session] : sessions_) {
+    for (int fd = 0; fd < loop.watch_limit(); ++fd) {
+        Session* session = session_at(fd);
+        if (session == nullptr) {
+            continue;
+        }
         if (session->phase() == Session::Phase::open) {
             session->close(1001, "server shutting down");
         } else if (session->phase() == Session::Phase::handshake ||

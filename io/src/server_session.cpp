@@ -1,6 +1,9 @@
 // One server connection: reading, the handshake, the WebSocket, writing,
 // timers and the end of it.
-#include <Poco/Net/NetException.h>
+#include <Poco/Net/SocketAddress.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -23,7 +26,68 @@ constexpr std::size_t k_direct_write_min = 4096;
 /// Reads per readiness before yielding to other connections.
 constexpr int k_reads_per_wakeup = 4;
 
+/// A configured timeout in milliseconds, capped at k_max_timeout_ms (24.8
+/// days) so that session times stay comparable (see Millis).
+Millis cap(std::chrono::milliseconds timeout) noexcept {
+    const auto ms = timeout.count();
+    return ms <= 0 ? 0 : ms >= k_max_timeout_ms ? k_max_timeout_ms : static_cast<Millis>(ms);
+}
+
+/// True once `now` reached `deadline` (both within 24.8 days of each other).
+bool reached(Millis now, Millis deadline) noexcept {
+    return static_cast<std::int32_t>(now - deadline) >= 0;
+}
+
 } // namespace
+
+/// What only the opening handshake needs; freed once its answer is written.
+struct Session::Opening {
+    explicit Opening(const core::HttpLimits& limits) : handshake(limits) {}
+
+    core::ServerHandshake handshake;
+    core::ByteBuffer parked;   // bytes read while deciding
+    core::ByteBuffer response; // the 101, or the HTTP response before closing
+    std::size_t response_pos = 0;
+};
+
+PeerAddress PeerAddress::from(const sockaddr* address, socklen_t length) noexcept {
+    PeerAddress peer;
+    if (address->sa_family == AF_INET && length >= static_cast<socklen_t>(sizeof(sockaddr_in))) {
+        const auto* in = reinterpret_cast<const sockaddr_in*>(address);
+        peer.family = AF_INET;
+        peer.port = ntohs(in->sin_port);
+        std::memcpy(peer.bytes, &in->sin_addr, 4);
+    } else if (address->sa_family == AF_INET6 &&
+               length >= static_cast<socklen_t>(sizeof(sockaddr_in6))) {
+        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address);
+        peer.family = AF_INET6;
+        peer.port = ntohs(in6->sin6_port);
+        peer.scope = in6->sin6_scope_id;
+        std::memcpy(peer.bytes, &in6->sin6_addr, 16);
+    }
+    return peer;
+}
+
+std::string PeerAddress::to_string() const {
+    if (family == AF_INET) {
+        sockaddr_in in{};
+        in.sin_family = AF_INET;
+        in.sin_port = htons(port);
+        std::memcpy(&in.sin_addr, bytes, 4);
+        return Poco::Net::SocketAddress(reinterpret_cast<const sockaddr*>(&in), sizeof in)
+            .toString();
+    }
+    if (family == AF_INET6) {
+        sockaddr_in6 in6{};
+        in6.sin6_family = AF_INET6;
+        in6.sin6_port = htons(port);
+        in6.sin6_scope_id = scope;
+        std::memcpy(&in6.sin6_addr, bytes, 16);
+        return Poco::Net::SocketAddress(reinterpret_cast<const sockaddr*>(&in6), sizeof in6)
+            .toString();
+    }
+    return {};
+}
 
 template <typename Call>
 void Session::guarded(const char* what, Call&& call) noexcept {
@@ -42,30 +106,43 @@ void Session::guarded(const char* what, Call&& call) noexcept {
     }
 }
 
-Session::Session(Loop& loop, const Poco::Net::StreamSocket& socket, ClientId id, std::string peer)
-    : loop_(loop), socket_(socket), fd_(socket.impl()->sockfd()), id_(id), peer_(std::move(peer)) {
-    const auto now = Clock::now();
-    deadline_ = now + loop_.server.config.handshake_timeout;
-    last_received_ = now;
-    core::HttpLimits limits;
-    limits.max_header_bytes = loop_.server.config.max_header_bytes;
-    handshake_ = std::make_unique<core::ServerHandshake>(limits);
-    loop_.loop.watch(socket_, this, EventLoop::readable);
+Session::Session(Loop& loop, int fd, ClientId id, const PeerAddress& peer)
+    : loop_(loop), id_(id), fd_(fd) {
+    client.peer = peer;
+    timer_ = loop_.now_ms() + cap(loop_.server.config.handshake_timeout);
+    try {
+        core::HttpLimits limits;
+        limits.max_header_bytes = loop_.server.config.max_header_bytes;
+        opening_ = std::make_unique<Opening>(limits);
+        loop_.loop.watch(fd_, this, EventLoop::readable);
+    } catch (...) {
+        ::close(fd_);
+        throw;
+    }
 }
 
 Session::~Session() {
-    close_socket();
+    if (phase_ != Phase::finished) {
+        close_socket(); // finish() closed it otherwise
+    }
+    if (has_ws_) {
+        ws_.value.~Connection();
+    }
 }
 
 std::size_t Session::queued_bytes() const noexcept {
-    if (ws_) {
-        return ws_->data_to_send().size();
+    if (has_ws_) {
+        return ws_.value.data_to_send().size();
     }
-    return http_out_.size() - http_out_pos_;
+    return opening_ ? opening_->response.size() - opening_->response_pos : 0;
 }
 
 bool Session::compressed() const noexcept {
-    return ws_ && ws_->config().deflate.has_value();
+    return has_ws_ && ws_.value.config().deflate.has_value();
+}
+
+unsigned Session::loop_index() const noexcept {
+    return loop_.index;
 }
 
 void Session::on_ready(int events) {
@@ -95,8 +172,8 @@ void Session::read_available() {
         if (r.status != IoStatus::done) {
             eof_ = true;
         } else {
-            last_received_ = Clock::now();
             active_ = true;
+            awaiting_pong_ = false; // anything from the peer shows it is alive
         }
         const std::span<std::uint8_t> data(buffer, n);
         switch (phase_) {
@@ -116,12 +193,12 @@ void Session::read_available() {
                 return;
             }
             // Frames sent ahead of our 101 wait here, bounded like a head.
-            if (parked_->size() + data.size() > loop_.server.config.max_header_bytes) {
+            if (opening_->parked.size() + data.size() > loop_.server.config.max_header_bytes) {
                 abort(DropReason::protocol_error, 1006,
                       "too much data before the handshake answer");
                 return;
             }
-            parked_->append(data);
+            opening_->parked.append(data);
             break;
         case Phase::http:
             if (eof_) {
@@ -141,12 +218,13 @@ void Session::read_available() {
 
 void Session::on_handshake_data(std::span<std::uint8_t> data) {
     std::size_t consumed = 0;
-    const auto status = handshake_->receive_data(data, consumed);
+    core::ServerHandshake& handshake = opening_->handshake;
+    const auto status = handshake.receive_data(data, consumed);
     if (status == core::ParseStatus::need_more) {
         return;
     }
     if (status == core::ParseStatus::failed) {
-        const core::Error error = handshake_->error();
+        const core::Error error = handshake.error();
         // A valid GET without an Upgrade is a plain HTTP request: the page.
         if (error == core::Error::not_websocket_upgrade) {
             serve_http();
@@ -154,8 +232,8 @@ void Session::on_handshake_data(std::span<std::uint8_t> data) {
         }
         loop_.server.counters.handshakes_rejected.fetch_add(1, std::memory_order_relaxed);
         phase_ = Phase::http;
-        http_out_.clear();
-        http_out_.append(handshake_->error_response());
+        opening_->response.clear();
+        opening_->response.append(handshake.error_response());
         mark_dirty();
         return;
     }
@@ -166,29 +244,30 @@ void Session::reject(int status, std::string_view body,
                      const std::vector<std::pair<std::string, std::string>>& headers) {
     loop_.server.counters.handshakes_rejected.fetch_add(1, std::memory_order_relaxed);
     phase_ = Phase::http;
-    http_out_.clear();
     std::string response;
     if (core::ServerHandshake::reject(status, body, headers, response) != core::Error::ok) {
         core::ServerHandshake::reject(status, body, {}, response); // drop bad hook headers
     }
-    http_out_.append(response);
-    deadline_ = Clock::now() + loop_.server.config.close_timeout;
+    opening_->response.clear();
+    opening_->response.append(response);
+    timer_ = loop_.now_ms() + cap(loop_.server.config.close_timeout);
     mark_dirty();
 }
 
 void Session::serve_http() {
     loop_.server.counters.http_requests.fetch_add(1, std::memory_order_relaxed);
     phase_ = Phase::http;
-    http_out_.clear();
-    build_static_response(loop_.server.config.static_dir, handshake_->path(), http_out_);
-    deadline_ = Clock::now() + loop_.server.config.close_timeout;
+    opening_->response.clear();
+    build_static_response(loop_.server.config.static_dir, opening_->handshake.path(),
+                          opening_->response);
+    timer_ = loop_.now_ms() + cap(loop_.server.config.close_timeout);
     mark_dirty();
 }
 
 void Session::accept_handshake(std::span<std::uint8_t> rest) {
     auto& server = loop_.server;
     const ServerConfig& config = server.config;
-    const core::ServerHandshake& request = *handshake_;
+    const core::ServerHandshake& request = opening_->handshake;
     const std::string_view origin = request.origin().value_or(std::string_view{});
 
     // Origin allow-list (RFC 6455 §10.2): browsers send Origin; others may not.
@@ -204,9 +283,10 @@ void Session::accept_handshake(std::span<std::uint8_t> rest) {
     for (const auto& h : request.headers()) {
         headers.emplace_back(h.name, h.value);
     }
+    const std::string peer = client.peer.to_string();
     HandshakeView view;
     view.id = id_;
-    view.peer = peer_;
+    view.peer = peer;
     view.path = request.path();
     view.query = request.query();
     view.origin = origin;
@@ -222,27 +302,28 @@ void Session::accept_handshake(std::span<std::uint8_t> rest) {
     }
     if (decision.defer) {
         phase_ = Phase::deciding;
-        parked_ = std::make_unique<core::ByteBuffer>();
-        parked_->append(rest);
+        opening_->parked.append(rest);
+        loop_.set_deciding(*this, true);
         return;
     }
-    complete_handshake(std::move(decision), rest);
+    complete_handshake(decision, rest);
 }
 
-SendResult Session::decide(HandshakeDecision decision) {
+SendResult Session::decide(const HandshakeDecision& decision) {
     if (phase_ != Phase::deciding || decision.defer) {
         return SendResult::unknown_client;
     }
     phase_ = Phase::handshake;
-    const std::unique_ptr<core::ByteBuffer> parked = std::move(parked_);
-    complete_handshake(std::move(decision), parked->view());
+    loop_.set_deciding(*this, false);
+    core::ByteBuffer parked = std::move(opening_->parked);
+    complete_handshake(decision, parked.view());
     return SendResult::ok;
 }
 
-void Session::complete_handshake(HandshakeDecision decision, std::span<std::uint8_t> rest) {
+void Session::complete_handshake(const HandshakeDecision& decision, std::span<std::uint8_t> rest) {
     auto& server = loop_.server;
     const ServerConfig& config = server.config;
-    const core::ServerHandshake& request = *handshake_;
+    const core::ServerHandshake& request = opening_->handshake;
     if (decision.status != 0) {
         const int status = decision.status >= 400 && decision.status <= 599 ? decision.status : 403;
         reject(status, decision.body, decision.headers);
@@ -254,10 +335,13 @@ void Session::complete_handshake(HandshakeDecision decision, std::span<std::uint
     }
 
     core::AcceptOptions accept;
-    for (const std::string& ours : config.subprotocols) {
+    std::int16_t subprotocol = -1;
+    for (std::size_t i = 0; i < config.subprotocols.size() && i < 0x7fff; ++i) {
+        const std::string& ours = config.subprotocols[i];
         if (std::find(request.subprotocols().begin(), request.subprotocols().end(), ours) !=
             request.subprotocols().end()) {
             accept.subprotocol = ours;
+            subprotocol = static_cast<std::int16_t>(i);
             break;
         }
     }
@@ -273,51 +357,33 @@ void Session::complete_handshake(HandshakeDecision decision, std::span<std::uint
     }
     accept.headers = decision.headers;
     std::string response;
-    if (handshake_->accept(accept, response) != core::Error::ok) {
+    if (request.accept(accept, response) != core::Error::ok) {
         reject(500, "bad handshake response headers");
         return;
     }
 
-    core::ConnectionConfig connection;
-    connection.role = core::Role::server;
-    connection.max_frame_size = config.max_frame_size;
-    connection.max_message_size = config.max_message_size;
-    connection.deflate = deflate;
-    connection.compression_level = config.deflate.compression_level;
-    connection.compression_memory_level = config.deflate.memory_level;
-    ws_ = std::make_unique<core::Connection>(std::move(connection));
+    new (&ws_.value) core::Connection(loop_.connection_config(deflate));
+    has_ws_ = true;
 
-    WebSocketServer::Impl::StoredClient stored;
-    stored.peer = peer_;
-    stored.head.reserve(request.head_size());
-    stored.head.append(request.method())
-        .append(" ")
-        .append(request.target())
-        .append(" HTTP/1.1\r\n");
-    for (const auto& h : request.headers()) {
-        stored.head.append(h.name).append(": ").append(h.value).append("\r\n");
-    }
-    stored.head.append("\r\n");
-    stored.subprotocol = std::string(accept.subprotocol);
-    stored.compressed = deflate.has_value();
-    stored.connected_at = std::chrono::system_clock::now();
-    const ClientInfo info = stored.expand(id_);
+    client.set_head(request.target(), request.headers());
+    client.subprotocol = subprotocol;
+    client.deflate_window = static_cast<std::int8_t>(deflate ? deflate->server_max_window_bits : 0);
+    client.connected_at = std::chrono::system_clock::now();
+    const ClientInfo info = client.expand(id_, config);
 
-    // The 101 goes out ahead of any frame.
-    http_out_.clear();
-    http_out_.append(response);
-    http_out_pos_ = 0;
-    handshake_.reset();
+    // The 101 goes out ahead of any frame; the parser is done with.
+    opening_->response.clear();
+    opening_->response.append(response);
+    opening_->response_pos = 0;
     phase_ = Phase::open;
     connected_ = true;
-    const auto now = Clock::now();
+    const Millis now = loop_.now_ms();
     last_message_ = now;
-    ping_sent_ = now;
+    timer_ = now;
     rate_updated_ = now;
-    rate_tokens_ = config.max_messages_per_second;
+    rate_tokens_ = static_cast<float>(config.max_messages_per_second);
     server.counters.connections_total.fetch_add(1, std::memory_order_relaxed);
-    server.register_client(id_, std::move(stored), loop_.index,
-                           deflate ? deflate->server_max_window_bits : 0);
+    server.register_client(*this);
     mark_dirty();
     guarded("on_connect", [&] { server.handler.on_connect(id_, info); });
     if (!rest.empty() && phase_ == Phase::open) {
@@ -329,12 +395,12 @@ void Session::complete_handshake(HandshakeDecision decision, std::span<std::uint
 
 void Session::on_websocket_data(std::span<std::uint8_t> data) {
     if (!data.empty()) {
-        ws_->receive_data(data);
+        ws_.value.receive_data(data);
     }
     if (eof_) {
         // The views of receive_data are drained first, then the EOF.
         dispatch_events();
-        ws_->receive_eof();
+        ws_.value.receive_eof();
     }
     dispatch_events();
 }
@@ -343,29 +409,30 @@ void Session::dispatch_events() {
     auto& server = loop_.server;
     const ServerConfig& config = server.config;
     core::Event event;
-    while (phase_ == Phase::open && ws_->next_event(event)) {
+    while (phase_ == Phase::open && ws_.value.next_event(event)) {
         switch (event.type) {
         case core::EventType::text:
         case core::EventType::binary: {
-            last_message_ = Clock::now();
+            last_message_ = loop_.now_ms();
             if (config.max_messages_per_second > 0) {
                 // Token bucket: a burst of one second's worth, refilled
-                // continuously.
-                const auto now = last_message_;
-                const double elapsed = std::chrono::duration<double>(now - rate_updated_).count();
+                // continuously (tick() keeps rate_updated_ within a second).
+                const Millis now = last_message_;
+                const double elapsed = static_cast<double>(now - rate_updated_) / 1000.0;
                 rate_updated_ = now;
-                rate_tokens_ = std::min(config.max_messages_per_second,
-                                        rate_tokens_ + elapsed * config.max_messages_per_second);
-                if (rate_tokens_ < 1.0) {
+                rate_tokens_ = static_cast<float>(
+                    std::min(config.max_messages_per_second,
+                             rate_tokens_ + elapsed * config.max_messages_per_second));
+                if (rate_tokens_ < 1.0F) {
                     // Over the limit: close once, and deliver nothing more.
-                    if (!ws_->close_sent()) {
+                    if (!ws_.value.close_sent()) {
                         server.counters.dropped[static_cast<int>(DropReason::rate_limited)]
                             .fetch_add(1, std::memory_order_relaxed);
                         close(1008, "message rate limit exceeded");
                     }
                     break;
                 }
-                rate_tokens_ -= 1.0;
+                rate_tokens_ -= 1.0F;
             }
             server.counters.messages_in.fetch_add(1, std::memory_order_relaxed);
             server.counters.bytes_in.fetch_add(event.payload.size(), std::memory_order_relaxed);
@@ -383,41 +450,37 @@ void Session::dispatch_events() {
             break;
         case core::EventType::close:
             if (!closed_locally_) {
-                close_code_ = event.close_code;
-                close_reason_ = std::string(event.text());
+                set_close(event.close_code, event.text());
             }
             if (event.error == core::Error::abnormal_closure) {
-                close_code_ = 1006;
-                close_reason_ = "connection lost";
+                set_close(1006, "connection lost");
             }
             mark_dirty();
             break;
         case core::EventType::error:
             server.counters.dropped[static_cast<int>(DropReason::protocol_error)].fetch_add(
                 1, std::memory_order_relaxed);
-            close_code_ = event.close_code;
-            close_reason_ = std::string(core::describe(event.error));
-            server.handler.on_error(id_, close_reason_);
+            set_close(event.close_code, core::describe(event.error));
+            server.handler.on_error(id_, close_reason());
             mark_dirty();
             break;
         }
     }
-    if (phase_ == Phase::open && ws_->state() == core::State::closed) {
+    if (phase_ == Phase::open && ws_.value.state() == core::State::closed) {
         mark_dirty(); // flush the close frame, then close the socket
     }
 }
 
 SendResult Session::send(std::span<const std::uint8_t> data, bool binary) {
-    if (phase_ != Phase::open || !ws_ || ws_->close_sent()) {
+    if (phase_ != Phase::open || !has_ws_ || ws_.value.close_sent()) {
         return phase_ == Phase::open ? SendResult::closing : SendResult::unknown_client;
     }
-    if (data.size() >= k_direct_write_min && http_out_pos_ >= http_out_.size() &&
-        send_direct(data, binary)) {
+    if (data.size() >= k_direct_write_min && !opening_ && send_direct(data, binary)) {
         return queued();
     }
     const core::Error e =
-        binary ? ws_->send_binary(data)
-               : ws_->send_text({reinterpret_cast<const char*>(data.data()), data.size()});
+        binary ? ws_.value.send_binary(data)
+               : ws_.value.send_text({reinterpret_cast<const char*>(data.data()), data.size()});
     if (e == core::Error::local_invalid_utf8) {
         return SendResult::invalid_utf8;
     }
@@ -427,19 +490,19 @@ SendResult Session::send(std::span<const std::uint8_t> data, bool binary) {
     auto& counters = loop_.server.counters;
     counters.messages_out.fetch_add(1, std::memory_order_relaxed);
     counters.bytes_out.fetch_add(data.size(), std::memory_order_relaxed);
-    last_message_ = Clock::now();
+    last_message_ = loop_.now_ms();
     return queued();
 }
 
 SendResult Session::send_encoded(const EncodedMessage& message) {
-    if (phase_ != Phase::open || ws_->close_sent()) {
+    if (phase_ != Phase::open || ws_.value.close_sent()) {
         return SendResult::closing;
     }
-    const auto& deflate = ws_->config().deflate;
+    const auto& deflate = ws_.value.config().deflate;
     const core::ByteBuffer* compressed =
         deflate ? message.compressed[deflate->server_max_window_bits].get() : nullptr;
-    const core::Error e = compressed != nullptr ? ws_->send_encoded(compressed->view(), true)
-                                                : ws_->send_encoded(message.plain.view());
+    const core::Error e = compressed != nullptr ? ws_.value.send_encoded(compressed->view(), true)
+                                                : ws_.value.send_encoded(message.plain.view());
     if (e != core::Error::ok) {
         return SendResult::closing;
     }
@@ -451,8 +514,8 @@ bool Session::send_direct(std::span<const std::uint8_t> data, bool binary) {
     // buffer to the socket in one gather write; only what the socket does
     // not take is copied into the queue.
     std::uint8_t header[core::k_max_frame_header_size];
-    const std::size_t header_size =
-        ws_->direct_frame_header(binary ? core::Opcode::binary : core::Opcode::text, data, header);
+    const std::size_t header_size = ws_.value.direct_frame_header(
+        binary ? core::Opcode::binary : core::Opcode::text, data, header);
     if (header_size == 0) {
         return false;
     }
@@ -463,15 +526,15 @@ bool Session::send_direct(std::span<const std::uint8_t> data, bool binary) {
     }
     const std::size_t sent = r.bytes;
     if (sent < header_size) {
-        ws_->send_encoded({header + sent, header_size - sent});
-        ws_->send_encoded(data);
+        ws_.value.send_encoded({header + sent, header_size - sent});
+        ws_.value.send_encoded(data);
     } else if (sent < header_size + data.size()) {
-        ws_->send_encoded(data.subspan(sent - header_size));
+        ws_.value.send_encoded(data.subspan(sent - header_size));
     }
     auto& counters = loop_.server.counters;
     counters.messages_out.fetch_add(1, std::memory_order_relaxed);
     counters.bytes_out.fetch_add(data.size(), std::memory_order_relaxed);
-    last_message_ = Clock::now();
+    last_message_ = loop_.now_ms();
     active_ = true;
     return true;
 }
@@ -493,17 +556,16 @@ SendResult Session::close(std::uint16_t code, std::string_view reason) {
     if (phase_ != Phase::open) {
         return SendResult::unknown_client;
     }
-    if (ws_->close_sent()) {
+    if (ws_.value.close_sent()) {
         return SendResult::closing;
     }
-    const core::Error e = ws_->close(code, reason);
+    const core::Error e = ws_.value.close(code, reason);
     if (e != core::Error::ok) {
         return SendResult::invalid_argument;
     }
     closed_locally_ = true;
-    close_code_ = code;
-    close_reason_ = std::string(reason);
-    deadline_ = Clock::now() + loop_.server.config.close_timeout;
+    set_close(code, reason);
+    timer_ = loop_.now_ms() + cap(loop_.server.config.close_timeout);
     mark_dirty();
     return SendResult::ok;
 }
@@ -519,17 +581,17 @@ void Session::abort(DropReason reason, std::uint16_t code, std::string_view text
     finish(code, text);
 }
 
-void Session::tick(Clock::time_point now) {
+void Session::tick(Millis now) {
     const ServerConfig& config = loop_.server.config;
     switch (phase_) {
     case Phase::handshake:
     case Phase::deciding:
-        if (now >= deadline_) {
+        if (reached(now, timer_)) {
             abort(DropReason::handshake_timeout, 1006, "handshake timeout");
         }
         return;
     case Phase::http:
-        if (now >= deadline_) {
+        if (reached(now, timer_)) {
             finish(1006, "HTTP response timeout");
         }
         return;
@@ -541,34 +603,41 @@ void Session::tick(Clock::time_point now) {
     // Buffers are kept while a connection is busy (no allocation per
     // message) and handed back once it was quiet for a whole tick, so idle
     // connections hold no buffer memory.
-    if (!active_ && !ws_->wants_write()) {
-        ws_->release_buffers();
+    if (!active_ && !ws_.value.wants_write()) {
+        ws_.value.release_buffers();
     }
     active_ = false;
-    if (ws_->close_sent()) {
-        if (now >= deadline_) {
-            finish(close_code_, close_reason_); // the peer never finished the close handshake
+    if (ws_.value.close_sent()) {
+        if (reached(now, timer_)) {
+            finish(close_code_, close_reason()); // the peer never finished the close handshake
         }
         return;
     }
+    // Times stay within 24.8 days of now (see Millis): without pings timer_
+    // follows the clock (a close the peer starts then finds its deadline
+    // passed, as it always did), and a bucket quiet for a second is full.
+    if (config.ping_interval.count() == 0) {
+        timer_ = now;
+    }
+    if (config.max_messages_per_second > 0 && now - rate_updated_ >= 1000) {
+        rate_tokens_ = static_cast<float>(config.max_messages_per_second);
+        rate_updated_ = now;
+    }
     if (config.ping_interval.count() > 0) {
-        if (awaiting_pong_) {
-            if (last_received_ >= ping_sent_) {
-                awaiting_pong_ = false; // anything from the peer shows it is alive
-            } else if (now - ping_sent_ >= config.pong_timeout) {
-                abort(DropReason::pong_timeout, 1006, "no answer to ping");
-                return;
-            }
+        // Reading anything from the peer clears awaiting_pong_.
+        if (awaiting_pong_ && now - timer_ >= cap(config.pong_timeout)) {
+            abort(DropReason::pong_timeout, 1006, "no answer to ping");
+            return;
         }
-        if (!awaiting_pong_ && now - ping_sent_ >= config.ping_interval) {
-            if (ws_->send_ping() == core::Error::ok) {
-                ping_sent_ = now;
+        if (!awaiting_pong_ && now - timer_ >= cap(config.ping_interval)) {
+            if (ws_.value.send_ping() == core::Error::ok) {
+                timer_ = now;
                 awaiting_pong_ = true;
                 mark_dirty();
             }
         }
     }
-    if (config.idle_timeout.count() > 0 && now - last_message_ >= config.idle_timeout) {
+    if (config.idle_timeout.count() > 0 && now - last_message_ >= cap(config.idle_timeout)) {
         loop_.server.counters.dropped[static_cast<int>(DropReason::idle_timeout)].fetch_add(
             1, std::memory_order_relaxed);
         close(1001, "idle timeout");
@@ -590,30 +659,35 @@ void Session::flush() {
         return;
     }
     // The handshake response (101 or an HTTP error/page) goes first.
-    while (http_out_pos_ < http_out_.size()) {
-        const IoResult r =
-            send_some(fd_, http_out_.data() + http_out_pos_, http_out_.size() - http_out_pos_);
-        if (r.status == IoStatus::failed) {
-            finish(1006, "connection lost");
-            return;
+    bool http_done = true;
+    if (opening_) {
+        core::ByteBuffer& response = opening_->response;
+        std::size_t& pos = opening_->response_pos;
+        while (pos < response.size()) {
+            const IoResult r = send_some(fd_, response.data() + pos, response.size() - pos);
+            if (r.status == IoStatus::failed) {
+                finish(1006, "connection lost");
+                return;
+            }
+            if (r.status == IoStatus::would_block) {
+                break;
+            }
+            pos += r.bytes;
         }
-        if (r.status == IoStatus::would_block) {
-            break;
+        http_done = pos >= response.size();
+        if (http_done && !response.empty()) {
+            if (phase_ == Phase::http) {
+                finish(1006, "HTTP response sent");
+                return;
+            }
+            if (phase_ == Phase::open) {
+                opening_.reset(); // the 101 is out: the parser and the buffers go
+            }
         }
-        http_out_pos_ += r.bytes;
     }
-    const bool http_done = http_out_pos_ >= http_out_.size();
-    if (http_done && !http_out_.empty()) {
-        http_out_.release();
-        http_out_pos_ = 0;
-        if (phase_ == Phase::http) {
-            finish(1006, "HTTP response sent");
-            return;
-        }
-    }
-    if (http_done && ws_) {
-        while (ws_->wants_write()) {
-            const auto out = ws_->data_to_send();
+    if (http_done && has_ws_) {
+        while (ws_.value.wants_write()) {
+            const auto out = ws_.value.data_to_send();
             const IoResult r = send_some(fd_, out.data(), out.size());
             if (r.status == IoStatus::failed) {
                 finish(1006, "connection lost");
@@ -622,24 +696,27 @@ void Session::flush() {
             if (r.status == IoStatus::would_block) {
                 break;
             }
-            ws_->consume(r.bytes);
+            ws_.value.consume(r.bytes);
         }
-        if (ws_->should_close_transport() && !ws_->wants_write()) {
-            finish(close_code_, close_reason_);
+        if (ws_.value.should_close_transport() && !ws_.value.wants_write()) {
+            finish(close_code_, close_reason());
             return;
         }
         active_ = true;
     }
-    const bool pending = !http_done || (ws_ && ws_->wants_write());
+    const bool pending = !http_done || (has_ws_ && ws_.value.wants_write());
     if (pending != write_watched_) {
         write_watched_ = pending;
-        loop_.loop.modify(socket_, EventLoop::readable | (pending ? EventLoop::writable : 0));
+        loop_.loop.modify(fd_, EventLoop::readable | (pending ? EventLoop::writable : 0));
     }
 }
 
 void Session::finish(std::uint16_t code, std::string_view reason) {
     if (phase_ == Phase::finished) {
         return;
+    }
+    if (phase_ == Phase::deciding) {
+        loop_.set_deciding(*this, false);
     }
     phase_ = Phase::finished;
     close_socket();
@@ -652,13 +729,23 @@ void Session::finish(std::uint16_t code, std::string_view reason) {
 }
 
 void Session::close_socket() noexcept {
-    try {
-        if (socket_.impl() != nullptr && socket_.impl()->initialized()) {
-            loop_.loop.unwatch(socket_);
-            socket_.close();
-        }
-    } catch (...) { // closing never fails the loop
+    loop_.loop.unwatch(fd_);
+    ::close(fd_);
+}
+
+void Session::set_close(std::uint16_t code, std::string_view reason) {
+    close_code_ = code;
+    if (reason.empty()) {
+        close_reason_.reset();
+    } else if (close_reason_) {
+        close_reason_->assign(reason);
+    } else {
+        close_reason_ = std::make_unique<std::string>(reason);
     }
+}
+
+std::string_view Session::close_reason() const noexcept {
+    return close_reason_ ? std::string_view(*close_reason_) : std::string_view{};
 }
 
 } // namespace nexus::io::detail

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <iterator>
 #include <stdexcept>
 
 #include "nexus/core/close_code.hpp"
@@ -108,76 +109,346 @@ std::size_t WebSocketServer::Impl::client_count_for_limit() const {
     return registry.size();
 }
 
-ClientInfo WebSocketServer::Impl::StoredClient::expand(ClientId id) const {
+// The compact request head (ClientRecord::set_head): the target's length
+// and bytes, then per header one code byte:
+//   k_literal       name length, name, value length, value;
+//   a pair code     a whole "Name: value" of k_head_pairs;
+//   a name code     a name of k_head_names, then value length, value;
+//   k_key           "Sec-WebSocket-Key" and the 16 bytes its base64 holds.
+// Lengths are LEB128 (one byte below 128). Tables only ever grow at the end:
+// nothing outlives the process, but codes are simpler to read when stable.
+namespace {
+
+constexpr std::uint8_t k_literal = 0;
+constexpr std::uint8_t k_key = 0xFF;
+constexpr std::string_view k_key_name = "Sec-WebSocket-Key";
+
+struct HeadPair {
+    std::string_view name;
+    std::string_view value;
+};
+
+/// Header lines that browsers (Chrome, Firefox, Safari) and common clients
+/// (Python websockets, Node ws, Go, Java) send word for word.
+constexpr HeadPair k_head_pairs[] = {
+    {"Upgrade", "websocket"},
+    {"Connection", "Upgrade"},
+    {"Sec-WebSocket-Version", "13"},
+    {"Connection", "keep-alive, Upgrade"},
+    {"Pragma", "no-cache"},
+    {"Cache-Control", "no-cache"},
+    {"Accept", "*/*"},
+    {"Accept-Encoding", "gzip, deflate, br"},
+    {"Accept-Encoding", "gzip, deflate, br, zstd"},
+    {"Accept-Encoding", "gzip, deflate"},
+    {"Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"},
+    {"Sec-WebSocket-Extensions", "permessage-deflate"},
+    {"Sec-Fetch-Dest", "websocket"},
+    {"Sec-Fetch-Mode", "websocket"},
+    {"Sec-Fetch-Site", "same-origin"},
+    {"Sec-Fetch-Site", "cross-site"},
+    {"Sec-Fetch-Site", "same-site"},
+    {"Sec-Fetch-Site", "none"},
+    {"Upgrade", "WebSocket"},
+    {"Connection", "upgrade"},
+    {"upgrade", "websocket"},
+    {"connection", "Upgrade"},
+    {"connection", "upgrade"},
+    {"sec-websocket-version", "13"},
+};
+constexpr std::string_view k_head_names[] = {
+    "Host",
+    "Origin",
+    "User-Agent",
+    "Accept-Language",
+    "Cookie",
+    "Sec-WebSocket-Protocol",
+    "Sec-WebSocket-Extensions",
+    "Authorization",
+    "X-Forwarded-For",
+    "X-Real-IP",
+    "Forwarded",
+    "Accept-Encoding",
+    "Cache-Control",
+    "Referer",
+    "host",
+    "origin",
+    "user-agent",
+    "sec-websocket-key",
+    "sec-websocket-protocol",
+    "sec-websocket-extensions",
+};
+constexpr std::size_t k_pair_count = std::size(k_head_pairs);
+constexpr std::size_t k_name_count = std::size(k_head_names);
+constexpr std::uint8_t k_first_pair = 1;
+constexpr auto k_first_name = static_cast<std::uint8_t>(k_first_pair + k_pair_count);
+static_assert(k_first_name + k_name_count <= k_key, "head codes overlap");
+
+constexpr std::string_view k_base64 =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Writes the compact head, or with a null `out` only counts its bytes.
+class HeadWriter {
+public:
+    explicit HeadWriter(std::uint8_t* out) noexcept : out_(out) {}
+    void byte(std::uint8_t b) noexcept { bytes(&b, 1); }
+    void bytes(const void* data, std::size_t n) noexcept {
+        if (out_ != nullptr && n != 0) {
+            std::memcpy(out_ + size_, data, n);
+        }
+        size_ += n;
+    }
+    void text(std::string_view s) noexcept {
+        std::size_t n = s.size();
+        while (n >= 0x80) { // LEB128
+            byte(static_cast<std::uint8_t>(0x80 | (n & 0x7F)));
+            n >>= 7;
+        }
+        byte(static_cast<std::uint8_t>(n));
+        bytes(s.data(), s.size());
+    }
+    std::size_t size() const noexcept { return size_; }
+
+private:
+    std::uint8_t* out_;
+    std::size_t size_ = 0;
+};
+
+/// Reads what HeadWriter::text wrote at `p` and moves past it. The buffer
+/// was made by set_head, so it is well formed.
+std::string_view get_text(const std::uint8_t*& p) noexcept {
+    std::size_t n = 0;
+    for (int shift = 0;; shift += 7) {
+        const std::uint8_t b = *p++;
+        n |= static_cast<std::size_t>(b & 0x7F) << shift;
+        if ((b & 0x80) == 0) {
+            break;
+        }
+    }
+    const std::string_view text(reinterpret_cast<const char*>(p), n);
+    p += n;
+    return text;
+}
+
+/// The 16 bytes of a canonical key (22 base64 characters whose last has
+/// its low 4 bits zero, then "==": what the handshake accepts), or false.
+bool decode_key(std::string_view key, std::uint8_t (&out)[16]) noexcept {
+    if (key.size() != 24 || key[22] != '=' || key[23] != '=') {
+        return false;
+    }
+    std::uint32_t bits = 0;
+    int have = 0;
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < 22; ++i) {
+        const std::size_t v = k_base64.find(key[i]);
+        if (v == std::string_view::npos || (i == 21 && (v & 0x0F) != 0)) {
+            return false;
+        }
+        bits = (bits << 6) | static_cast<std::uint32_t>(v);
+        have += 6;
+        if (have >= 8) {
+            have -= 8;
+            out[n++] = static_cast<std::uint8_t>(bits >> have);
+        }
+    }
+    return true;
+}
+
+/// The key back in base64 (24 characters).
+void encode_key(const std::uint8_t* bytes, char (&out)[24]) noexcept {
+    std::size_t o = 0;
+    for (std::size_t i = 0; i < 15; i += 3) {
+        const std::uint32_t v = static_cast<std::uint32_t>(bytes[i]) << 16 |
+                                static_cast<std::uint32_t>(bytes[i + 1]) << 8 | bytes[i + 2];
+        out[o++] = k_base64[(v >> 18) & 0x3F];
+        out[o++] = k_base64[(v >> 12) & 0x3F];
+        out[o++] = k_base64[(v >> 6) & 0x3F];
+        out[o++] = k_base64[v & 0x3F];
+    }
+    const std::size_t last = bytes[15];
+    out[o++] = k_base64[last >> 2];
+    out[o++] = k_base64[(last & 0x03) << 4];
+    out[o++] = '=';
+    out[o] = '=';
+}
+
+/// Encodes the head into `w` (see the format above).
+void write_head(HeadWriter& w, std::string_view target,
+                std::span<const core::HttpHeader> headers) noexcept {
+    w.text(target);
+    for (const auto& h : headers) {
+        std::uint8_t key[16];
+        if (h.name == k_key_name && decode_key(h.value, key)) {
+            w.byte(k_key);
+            w.bytes(key, sizeof key);
+            continue;
+        }
+        bool done = false;
+        for (std::size_t i = 0; i < k_pair_count && !done; ++i) {
+            if (h.name == k_head_pairs[i].name && h.value == k_head_pairs[i].value) {
+                w.byte(static_cast<std::uint8_t>(k_first_pair + i));
+                done = true;
+            }
+        }
+        for (std::size_t i = 0; i < k_name_count && !done; ++i) {
+            if (h.name == k_head_names[i]) {
+                w.byte(static_cast<std::uint8_t>(k_first_name + i));
+                w.text(h.value);
+                done = true;
+            }
+        }
+        if (!done) {
+            w.byte(k_literal);
+            w.text(h.name);
+            w.text(h.value);
+        }
+    }
+}
+
+} // namespace
+
+void detail::ClientRecord::set_head(std::string_view target,
+                                    std::span<const core::HttpHeader> headers) {
+    // Counted first, then written into a buffer of its exact size: no
+    // temporary (it would leave a hole in the heap next to what stays).
+    HeadWriter count(nullptr);
+    write_head(count, target, headers);
+    head.reset(new std::uint8_t[count.size()]);
+    HeadWriter write(head.get());
+    write_head(write, target, headers);
+    head_size = static_cast<std::uint32_t>(write.size());
+}
+
+std::string_view detail::ClientRecord::target() const noexcept {
+    if (!head) {
+        return {};
+    }
+    const std::uint8_t* p = head.get();
+    return get_text(p);
+}
+
+template <typename Visit>
+void detail::ClientRecord::for_each_header(Visit&& visit) const {
+    if (!head) {
+        return;
+    }
+    const std::uint8_t* p = head.get();
+    const std::uint8_t* const end = p + head_size;
+    get_text(p); // the target
+    while (p < end) {
+        const std::uint8_t code = *p++;
+        if (code == k_key) {
+            char key[24];
+            encode_key(p, key);
+            p += 16;
+            visit(k_key_name, std::string_view(key, sizeof key));
+        } else if (code == k_literal) {
+            const std::string_view name = get_text(p);
+            visit(name, get_text(p));
+        } else if (code < k_first_name) {
+            const HeadPair& pair = k_head_pairs[code - k_first_pair];
+            visit(pair.name, pair.value);
+        } else {
+            visit(k_head_names[code - k_first_name], get_text(p));
+        }
+    }
+}
+
+detail::ClientRecord::Extras& detail::ClientRecord::make_extras() {
+    if (!extras) {
+        extras = std::make_unique<Extras>();
+    }
+    return *extras;
+}
+
+void detail::ClientRecord::trim_extras() noexcept {
+    if (extras && extras->user_data.empty() && extras->channels.empty()) {
+        extras.reset();
+    }
+}
+
+ClientInfo detail::ClientRecord::expand(ClientId id, const ServerConfig& config) const {
     ClientInfo info;
     info.id = id;
-    info.peer = peer;
-    info.subprotocol = subprotocol;
-    info.user_data = user_data;
+    info.peer = peer.to_string();
+    if (subprotocol >= 0 && static_cast<std::size_t>(subprotocol) < config.subprotocols.size()) {
+        info.subprotocol = config.subprotocols[static_cast<std::size_t>(subprotocol)];
+    }
+    if (extras) {
+        info.user_data = extras->user_data;
+    }
     info.connected_at = connected_at;
-    info.compressed = compressed;
-    // The head was valid when it was stored; parse it back with room to spare.
-    core::HttpHeadParser parser(core::HttpKind::request,
-                                core::HttpLimits{head.size(), head.size(), head.size()});
-    std::size_t consumed = 0;
-    parser.feed({reinterpret_cast<const std::uint8_t*>(head.data()), head.size()}, consumed);
-    const std::string_view target = parser.target();
-    const auto question = target.find('?');
-    info.path = std::string(target.substr(0, question));
+    info.compressed = deflate_window != 0;
+    const std::string_view whole = target();
+    const auto question = whole.find('?');
+    info.path = std::string(whole.substr(0, question));
     if (question != std::string_view::npos) {
-        info.query = std::string(target.substr(question + 1));
+        info.query = std::string(whole.substr(question + 1));
     }
-    info.origin = std::string(parser.header("Origin").value_or(std::string_view{}));
-    info.headers.reserve(parser.headers().size());
-    for (const auto& h : parser.headers()) {
-        info.headers.emplace_back(std::string(h.name), std::string(h.value));
-    }
+    bool origin_seen = false;
+    for_each_header([&](std::string_view name, std::string_view value) {
+        if (!origin_seen && iequals(name, "Origin")) {
+            info.origin = std::string(value); // the first, as the handshake saw it
+            origin_seen = true;
+        }
+        info.headers.emplace_back(std::string(name), std::string(value));
+    });
     return info;
 }
 
-void WebSocketServer::Impl::register_client(ClientId id, StoredClient client, unsigned loop,
-                                            int deflate_window) {
+// ---------------------------------------------------------------- registry
+
+void WebSocketServer::Impl::register_client(detail::Session& session) {
     const std::unique_lock lock(registry_mutex);
-    registry[id] = Entry{loop, deflate_window, std::move(client), {}};
+    registry.insert(session);
 }
 
 void WebSocketServer::Impl::unregister_client(ClientId id) {
     const std::unique_lock lock(registry_mutex);
-    const auto it = registry.find(id);
-    if (it == registry.end()) {
+    const detail::Session* session = registry.erase(id);
+    if (session == nullptr) {
         return;
     }
-    for (const std::string& channel : it->second.channels) {
-        const auto members = channel_members.find(channel);
-        if (members != channel_members.end()) {
-            members->second.erase(id);
-            if (members->second.empty()) {
-                channel_members.erase(members);
+    if (const auto& extras = session->client.extras) {
+        for (const std::string& channel : extras->channels) {
+            const auto members = channel_members.find(channel);
+            if (members != channel_members.end()) {
+                members->second.erase(id);
+                if (members->second.empty()) {
+                    channel_members.erase(members);
+                }
             }
         }
     }
-    registry.erase(it);
+}
+
+detail::Session* WebSocketServer::Impl::registered(ClientId id) const {
+    return registry.find(id);
 }
 
 SendResult WebSocketServer::Impl::with_session(ClientId id,
                                                std::function<SendResult(detail::Session&)> action) {
+    detail::Session* session = nullptr;
     unsigned loop_index = 0;
+    int slot = -1;
     {
         const std::shared_lock lock(registry_mutex);
-        const auto it = registry.find(id);
-        if (it == registry.end()) {
+        session = registered(id);
+        if (session == nullptr) {
             return SendResult::unknown_client;
         }
-        loop_index = it->second.loop;
+        loop_index = session->loop_index();
+        slot = session->slot();
     }
+    // Only the session's own loop may use the pointer after the lock: no
+    // other thread destroys it.
     detail::Loop& loop = *loops[loop_index];
     if (loop.loop.in_loop_thread()) {
-        detail::Session* session = loop.find(id);
-        return session == nullptr ? SendResult::unknown_client : action(*session);
+        return action(*session);
     }
-    loop.loop.post([&loop, id, action = std::move(action)] {
-        if (detail::Session* session = loop.find(id)) {
-            action(*session);
+    loop.loop.post([&loop, id, slot, action = std::move(action)] {
+        if (detail::Session* found = loop.find(id, slot)) {
+            action(*found);
         }
     });
     return SendResult::ok;
@@ -209,9 +480,9 @@ std::size_t WebSocketServer::Impl::deliver_encoded(const std::vector<Target>& ta
             message->compressed[w] = std::move(frame);
         }
     }
-    std::vector<std::vector<ClientId>> per_loop(loops.size());
+    std::vector<std::vector<std::pair<ClientId, int>>> per_loop(loops.size());
     for (const Target& t : targets) {
-        per_loop[t.loop].push_back(t.id);
+        per_loop[t.loop].emplace_back(t.id, t.slot);
     }
     const std::size_t payload_size = data.size();
     std::size_t queued = 0;
@@ -220,10 +491,11 @@ std::size_t WebSocketServer::Impl::deliver_encoded(const std::vector<Target>& ta
             continue;
         }
         detail::Loop& loop = *loops[i];
-        auto deliver = [this, &loop, message, payload_size](const std::vector<ClientId>& ids) {
+        auto deliver = [this, &loop, message,
+                        payload_size](const std::vector<std::pair<ClientId, int>>& ids) {
             std::size_t n = 0;
-            for (ClientId id : ids) {
-                detail::Session* session = loop.find(id);
+            for (const auto& [id, slot] : ids) {
+                detail::Session* session = loop.find(id, slot);
                 if (session != nullptr && session->send_encoded(*message) == SendResult::ok) {
                     ++n;
                 }
@@ -320,6 +592,10 @@ void WebSocketServer::wake() noexcept {
     impl_->loops[0]->loop.wake();
 }
 
+bool WebSocketServer::interrupted() const noexcept {
+    return impl_->loops[0]->loop.interrupted();
+}
+
 int WebSocketServer::poll_fd() const noexcept {
     return impl_->loops[0]->loop.poll_fd();
 }
@@ -338,25 +614,28 @@ SendResult WebSocketServer::send(ClientId id, std::span<const std::uint8_t> data
         return SendResult::invalid_utf8;
     }
     // The payload is copied only when it must cross to another loop.
-    auto* loop = impl_.get();
+    detail::Session* session = nullptr;
     unsigned loop_index = 0;
+    int slot = -1;
     {
-        const std::shared_lock lock(loop->registry_mutex);
-        const auto it = loop->registry.find(id);
-        if (it == loop->registry.end()) {
+        const std::shared_lock lock(impl_->registry_mutex);
+        session = impl_->registered(id);
+        if (session == nullptr) {
             return SendResult::unknown_client;
         }
-        loop_index = it->second.loop;
+        loop_index = session->loop_index();
+        slot = session->slot();
     }
+    // Only the session's own loop may use the pointer after the lock: no
+    // other thread destroys it.
     detail::Loop& target = *impl_->loops[loop_index];
     if (target.loop.in_loop_thread()) {
-        detail::Session* session = target.find(id);
-        return session == nullptr ? SendResult::unknown_client : session->send(data, binary);
+        return session->send(data, binary);
     }
     target.loop.post(
-        [&target, id, copy = std::vector<std::uint8_t>(data.begin(), data.end()), binary] {
-            if (detail::Session* session = target.find(id)) {
-                session->send(copy, binary);
+        [&target, id, slot, copy = std::vector<std::uint8_t>(data.begin(), data.end()), binary] {
+            if (detail::Session* found = target.find(id, slot)) {
+                found->send(copy, binary);
             }
         });
     return SendResult::ok;
@@ -375,11 +654,12 @@ std::size_t WebSocketServer::broadcast(std::span<const std::uint8_t> data, bool 
     {
         const std::shared_lock lock(impl_->registry_mutex);
         targets.reserve(impl_->registry.size());
-        for (const auto& [id, entry] : impl_->registry) {
-            if (id != except) {
-                targets.push_back({id, entry.loop, entry.deflate_window});
+        impl_->registry.for_each([&](const detail::Session& session) {
+            if (session.id() != except) {
+                targets.push_back({session.id(), session.slot(), session.loop_index(),
+                                   session.client.deflate_window});
             }
-        }
+        });
     }
     if (targets.empty()) {
         return 0;
@@ -410,15 +690,16 @@ SendResult WebSocketServer::decide_handshake(ClientId id, HandshakeDecision deci
     }
     // Requests are not in the registry yet, and ids do not say their loop:
     // the loop that holds the session answers, the others find nothing.
+    if (impl_->loops.size() == 1 && impl_->loops[0]->loop.in_loop_thread()) {
+        detail::Session* session = impl_->loops[0]->find_deciding(id);
+        return session == nullptr ? SendResult::unknown_client : session->decide(decision);
+    }
+    // One copy for all the loops it is posted to.
+    auto shared = std::make_shared<const HandshakeDecision>(std::move(decision));
     for (auto& loop : impl_->loops) {
-        if (loop->loop.in_loop_thread() && impl_->loops.size() == 1) {
-            detail::Session* session = loop->find(id);
-            return session == nullptr ? SendResult::unknown_client
-                                      : session->decide(std::move(decision));
-        }
-        loop->loop.post([loop = loop.get(), id, decision] {
-            if (detail::Session* session = loop->find(id)) {
-                session->decide(decision);
+        loop->loop.post([loop = loop.get(), id, shared] {
+            if (detail::Session* session = loop->find_deciding(id)) {
+                session->decide(*shared);
             }
         });
     }
@@ -429,9 +710,9 @@ std::vector<ClientInfo> WebSocketServer::clients() const {
     std::vector<ClientInfo> out;
     const std::shared_lock lock(impl_->registry_mutex);
     out.reserve(impl_->registry.size());
-    for (const auto& [id, entry] : impl_->registry) {
-        out.push_back(entry.client.expand(id));
-    }
+    impl_->registry.for_each([&](const detail::Session& session) {
+        out.push_back(session.client.expand(session.id(), impl_->config));
+    });
     std::sort(out.begin(), out.end(),
               [](const ClientInfo& a, const ClientInfo& b) { return a.id < b.id; });
     return out;
@@ -442,9 +723,8 @@ std::vector<ClientId> WebSocketServer::client_ids() const {
     {
         const std::shared_lock lock(impl_->registry_mutex);
         out.reserve(impl_->registry.size());
-        for (const auto& entry : impl_->registry) {
-            out.push_back(entry.first);
-        }
+        impl_->registry.for_each(
+            [&](const detail::Session& session) { out.push_back(session.id()); });
     }
     std::sort(out.begin(), out.end()); // ids grow with each connection
     return out;
@@ -452,11 +732,11 @@ std::vector<ClientId> WebSocketServer::client_ids() const {
 
 std::optional<ClientInfo> WebSocketServer::client(ClientId id) const {
     const std::shared_lock lock(impl_->registry_mutex);
-    const auto it = impl_->registry.find(id);
-    if (it == impl_->registry.end()) {
+    const detail::Session* session = impl_->registered(id);
+    if (session == nullptr) {
         return std::nullopt;
     }
-    return it->second.client.expand(id);
+    return session->client.expand(id, impl_->config);
 }
 
 std::size_t WebSocketServer::client_count() const noexcept {
@@ -466,21 +746,25 @@ std::size_t WebSocketServer::client_count() const noexcept {
 
 bool WebSocketServer::set_user_data(ClientId id, std::string data) {
     const std::unique_lock lock(impl_->registry_mutex);
-    const auto it = impl_->registry.find(id);
-    if (it == impl_->registry.end()) {
+    detail::Session* session = impl_->registered(id);
+    if (session == nullptr) {
         return false;
     }
-    it->second.client.user_data = std::move(data);
+    if (data.empty() && !session->client.extras) {
+        return true;
+    }
+    session->client.make_extras().user_data = std::move(data);
+    session->client.trim_extras();
     return true;
 }
 
 SendResult WebSocketServer::subscribe(ClientId id, std::string_view channel) {
     const std::unique_lock lock(impl_->registry_mutex);
-    const auto it = impl_->registry.find(id);
-    if (it == impl_->registry.end()) {
+    detail::Session* session = impl_->registered(id);
+    if (session == nullptr) {
         return SendResult::unknown_client;
     }
-    it->second.channels.emplace(channel);
+    session->client.make_extras().channels.emplace(channel);
     auto members = impl_->channel_members.find(channel);
     if (members == impl_->channel_members.end()) {
         members = impl_->channel_members.emplace(std::string(channel), std::set<ClientId>{}).first;
@@ -491,13 +775,16 @@ SendResult WebSocketServer::subscribe(ClientId id, std::string_view channel) {
 
 SendResult WebSocketServer::unsubscribe(ClientId id, std::string_view channel) {
     const std::unique_lock lock(impl_->registry_mutex);
-    const auto it = impl_->registry.find(id);
-    if (it == impl_->registry.end()) {
+    detail::Session* session = impl_->registered(id);
+    if (session == nullptr) {
         return SendResult::unknown_client;
     }
-    const auto found = it->second.channels.find(channel);
-    if (found != it->second.channels.end()) {
-        it->second.channels.erase(found);
+    if (const auto& extras = session->client.extras) {
+        const auto found = extras->channels.find(channel);
+        if (found != extras->channels.end()) {
+            extras->channels.erase(found);
+        }
+        session->client.trim_extras(); // a client in no channel holds no set
     }
     const auto members = impl_->channel_members.find(channel);
     if (members != impl_->channel_members.end()) {
@@ -522,9 +809,9 @@ std::size_t WebSocketServer::publish(std::string_view channel, std::span<const s
             return 0;
         }
         for (ClientId id : members->second) {
-            const auto it = impl_->registry.find(id);
-            if (it != impl_->registry.end()) {
-                targets.push_back({id, it->second.loop, it->second.deflate_window});
+            if (const detail::Session* session = impl_->registered(id)) {
+                targets.push_back(
+                    {id, session->slot(), session->loop_index(), session->client.deflate_window});
             }
         }
     }
@@ -536,11 +823,12 @@ std::size_t WebSocketServer::publish(std::string_view channel, std::span<const s
 
 std::vector<std::string> WebSocketServer::channels(ClientId id) const {
     const std::shared_lock lock(impl_->registry_mutex);
-    const auto it = impl_->registry.find(id);
-    if (it == impl_->registry.end()) {
+    const detail::Session* session = impl_->registered(id);
+    if (session == nullptr || !session->client.extras) {
         return {};
     }
-    return {it->second.channels.begin(), it->second.channels.end()};
+    const auto& channels = session->client.extras->channels;
+    return {channels.begin(), channels.end()};
 }
 
 ServerStats WebSocketServer::stats() const {

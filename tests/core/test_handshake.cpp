@@ -147,6 +147,23 @@ TEST(HandshakeKey, RfcExample) {
     EXPECT_EQ(websocket_accept_key(k_rfc_key), k_rfc_accept);
 }
 
+TEST(HandshakeKey, HashAcrossBlockBoundaries) {
+    // The key is hashed as given, so keys of n 'x' put the end of key+GUID
+    // on each side of SHA-1's 56- and 64-byte padding boundaries and over
+    // several blocks. Expected: Python's base64(hashlib.sha1(...)).
+    const std::pair<std::size_t, std::string_view> cases[] = {
+        {0, "Kfh9QIsMVZcl6xEPYxPHzW8SZ8w="},   {19, "qQsxh2Nb/vsnD9od6HBiP6Igif0="},
+        {20, "7jD6MP55bPPoLSNhT1mD/AE8sjc="},  {27, "WWp/NRXr3+N4xy7O/17rN1JrRGc="},
+        {28, "atUL8kQGe4qplhq19Y5TKRw/Uj4="},  {29, "EoHUgLwSj5LVfz4NhAZzg2z0i4Y="},
+        {83, "dkd2ySOIPSpsGLKtMj2xKG4ec9U="},  {91, "InslgUhEUGrE7unh07gEbqvKX/Y="},
+        {92, "N6jQH9SY1VrfN6p4qvkUdTUUhwQ="},  {93, "VLoMsYpfUyI53GDGVcOE0uhJF04="},
+        {200, "2/xdrRDawKrkzT3zWJGBWn134JI="}, {1000, "4HJC4L551QMnEp8N9epJkCtSKYs="},
+    };
+    for (const auto& [n, accept] : cases) {
+        EXPECT_EQ(websocket_accept_key(std::string(n, 'x')), accept) << n;
+    }
+}
+
 TEST(HandshakeKey, Base64Vectors) {
     // RFC 4648 §10.
     const auto enc = [](std::string_view s) { return base64_encode(bytes_of(s)); };

@@ -113,6 +113,91 @@ TEST(Server, ClientInfoAndUniqueIds) {
     EXPECT_EQ(server->client_count(), 2u);
 }
 
+TEST(Server, ClientInfoGivesBackTheHeadersAsSent) {
+    // The registry keeps each head compactly (a byte for common lines and
+    // names, lengths for the rest, the key's 16 bytes): the application must
+    // get back exactly what the client sent, in order.
+    RecordingHandler handler;
+    RunningServer server(quiet_config(), handler);
+    const std::vector<std::pair<std::string, std::string>> sent = {
+        {"Host", "example.com:8080"},
+        {"Connection", "keep-alive, Upgrade"},
+        {"upgrade", "websocket"},                          // a line in lower case
+        {"Sec-WebSocket-Version", "13"},                   // a whole common line
+        {"Sec-WebSocket-Key", "+/+/+/+/+/+/+/+/+/+//g=="}, // stored as 16 bytes
+        {"Origin", "http://example.com"},                  // a common name
+        {"User-Agent", "Mozilla/5.0 (X11; Linux x86_64)"},
+        {"Pragma", "no-cache"},
+        {"Accept-Encoding", "identity"},   // a common name with an uncommon value
+        {"X-Long", std::string(300, 'v')}, // a length of two bytes
+        {"X-Empty", ""},
+        {"Cookie", "a=1; b=\xC3\xA9"}, // obs-text
+    };
+    std::string request = "GET /path/x?y=1&z HTTP/1.1\r\n";
+    for (const auto& [name, value] : sent) {
+        request += name + ": " + value + "\r\n";
+    }
+    request += "\r\n";
+    Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", server.port()));
+    socket.sendBytes(request.data(), static_cast<int>(request.size()));
+    const auto connected = handler.wait(ServerEvent::connect);
+    ASSERT_TRUE(connected);
+    const auto info = server->client(connected->id);
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->path, "/path/x");
+    EXPECT_EQ(info->query, "y=1&z");
+    EXPECT_EQ(info->origin, "http://example.com");
+    EXPECT_EQ(info->headers, sent);
+    EXPECT_EQ(server->clients().at(0).headers, sent);
+}
+
+TEST(Server, RegistryFindsEveryClientThroughGrowthAndRemovals) {
+    // The registry is an open-addressing table: it grows several times on
+    // the way to 300 clients, and removals in the middle of probe runs must
+    // leave every other client reachable.
+    RecordingHandler handler;
+    io::ServerConfig config = quiet_config();
+    config.max_clients = 1000;
+    RunningServer server(config, handler);
+    constexpr int k_clients = 300;
+    std::vector<std::unique_ptr<WsTestClient>> clients;
+    std::vector<io::ClientId> ids;
+    for (int i = 0; i < k_clients; ++i) {
+        clients.push_back(std::make_unique<WsTestClient>(server.port()));
+        const auto connected = handler.wait(ServerEvent::connect);
+        ASSERT_TRUE(connected) << i;
+        ids.push_back(connected->id);
+    }
+    std::vector<io::ClientId> kept;
+    for (int i = 0; i < k_clients; ++i) {
+        if (i % 3 == 1) {
+            clients[static_cast<std::size_t>(i)]->close();
+            ASSERT_TRUE(clients[static_cast<std::size_t>(i)]->wait_closed()) << i;
+        } else {
+            kept.push_back(ids[static_cast<std::size_t>(i)]);
+        }
+    }
+    for (int i = 0; i < k_clients / 3; ++i) {
+        ASSERT_TRUE(handler.wait(ServerEvent::disconnect)) << i;
+    }
+    EXPECT_EQ(server->client_ids(), kept);
+    EXPECT_EQ(server->client_count(), kept.size());
+    for (int i = 0; i < k_clients; ++i) {
+        const io::ClientId id = ids[static_cast<std::size_t>(i)];
+        if (i % 3 == 1) {
+            EXPECT_FALSE(server->client(id)) << i;
+            EXPECT_EQ(server->send_text(id, "gone"), io::SendResult::unknown_client) << i;
+        } else {
+            ASSERT_TRUE(server->client(id)) << i;
+            EXPECT_EQ(server->client(id)->id, id);
+            EXPECT_EQ(server->send_text(id, "here"), io::SendResult::ok) << i;
+            const auto m = clients[static_cast<std::size_t>(i)]->next_message();
+            ASSERT_TRUE(m) << i;
+            EXPECT_EQ(m->payload, "here");
+        }
+    }
+}
+
 TEST(Server, BroadcastWithExclusion) {
     RecordingHandler handler;
     RunningServer server(quiet_config(), handler);

@@ -218,13 +218,12 @@ NX_EXTERN int nx_ws_server_start(nx_ws_server* server) NX_NOEXCEPT;
 NX_EXTERN int nx_ws_server_port(const nx_ws_server* server) NX_NOEXCEPT;
 
 /* Fills *event with the next event, waiting at most timeout_ms (negative:
- * without limit). NX_OK with kind NX_EVENT_NONE when nothing came (or
- * nx_ws_server_wake() was called); NX_EVENT_STOPPED once a stop has
- * finished, on every later call too. With threads == 1 this call is the
- * event loop: sockets, timers and sends progress only inside it, so call it
- * often (every few ms under load, within ping/timeout bounds when idle).
- * NX_ESTATE before start. Owning thread. The event's pointers stay valid
- * until the next poll or free. */
+ * without limit). NX_OK with kind NX_EVENT_NONE when nothing came, when
+ * nx_ws_server_wake() was called, or when a signal interrupted the wait;
+ * NX_EVENT_STOPPED once a stop has finished, on every later call too. With threads == 1 this call
+ * is the event loop: sockets, timers and sends progress only inside it, so call it often (every few
+ * ms under load, within ping/timeout bounds when idle). NX_ESTATE before start. Owning thread. The
+ * event's pointers stay valid until the next poll or free. */
 NX_EXTERN int nx_ws_server_poll(nx_ws_server* server, int timeout_ms,
                                 nx_ws_event* event) NX_NOEXCEPT;
 
@@ -251,8 +250,8 @@ NX_EXTERN int nx_ws_server_stop(nx_ws_server* server) NX_NOEXCEPT;
 /* Queues one message to a client: opcode NX_OPCODE_TEXT (data must be
  * UTF-8: NX_EUTF8) or NX_OPCODE_BINARY. data may be NULL when size is 0.
  * NX_ENOCLIENT, NX_ECLOSING, NX_EQUEUEFULL (the client is being cut off
- * with 1008), NX_ETOOBIG (larger than max_send_queue: it could never be queued), NX_ESTATE after stop.
- * The bytes are copied. Owning thread. */
+ * with 1008), NX_ETOOBIG (larger than max_send_queue: it could never be queued), NX_ESTATE after
+ * stop. The bytes are copied. Owning thread. */
 NX_EXTERN int nx_ws_server_send(nx_ws_server* server, uint64_t client, const char* data,
                                 size_t size, int opcode) NX_NOEXCEPT;
 

@@ -19,6 +19,13 @@
 // Event::error carrying the close code of the RFC, a close frame with that
 // code is queued, the state becomes closed and all later input is ignored.
 //
+// Memory: an idle connection is one object of 64 bytes (x86-64) and holds no
+// heap: the configuration may be shared between connections (see the
+// constructor taking a pointer), and what only busy, fragmenting or
+// compressing connections need (the output queue, message assembly, deflate
+// state) lives in a part allocated on first use and freed by
+// release_buffers() once idle. A server holds many idle connections.
+//
 // Thread safety: none; one thread at a time per Connection.
 #pragma once
 
@@ -98,8 +105,14 @@ enum class State : std::uint8_t {
 
 class Connection {
 public:
-    /// Throws std::invalid_argument when a client has no entropy source.
+    /// Keeps a copy of `config` (on the heap). Throws std::invalid_argument
+    /// when a client has no entropy source.
     explicit Connection(ConnectionConfig config);
+    /// Uses `*shared_config` without copying it, so that many connections
+    /// (a server's) share one configuration: it must outlive the connection
+    /// and not change meanwhile. Throws std::invalid_argument when it is
+    /// null or a client's without an entropy source.
+    explicit Connection(const ConnectionConfig* shared_config);
     ~Connection();
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -169,9 +182,10 @@ public:
 
     /// Bytes waiting to be written; valid until the next non-const call.
     std::span<const std::uint8_t> data_to_send() const noexcept {
-        return out_.view().subspan(out_pos_);
+        return extra_ ? extra_->out.view().subspan(extra_->out_pos)
+                      : std::span<const std::uint8_t>{};
     }
-    bool wants_write() const noexcept { return out_pos_ < out_.size(); }
+    bool wants_write() const noexcept { return extra_ && extra_->out_pos < extra_->out.size(); }
     /// Marks the first `n` bytes of data_to_send() as written.
     void consume(std::size_t n) noexcept;
 
@@ -181,28 +195,51 @@ public:
     bool close_sent() const noexcept { return close_sent_; }
     bool close_received() const noexcept { return close_received_; }
     /// True after a protocol failure.
-    bool failed() const noexcept { return error_ != Error::ok; }
-    Error error() const noexcept { return error_; }
+    bool failed() const noexcept { return error_ != 0; }
+    Error error() const noexcept { return static_cast<Error>(error_); }
     /// The transport should be closed once data_to_send() is empty: the
     /// close handshake is over (a server closes first, §7.1.1) or the
     /// connection failed. A client whose handshake is over waits for the
     /// server to close, with a deadline of the caller's.
     bool should_close_transport() const noexcept;
 
-    /// Frees buffers kept for reuse while nothing is in them (call on idle
+    /// Frees buffers kept for reuse while nothing is in them, and the part
+    /// that holds them once nothing in it is in use (call on idle
     /// connections to hold memory per connection down).
     void release_buffers() noexcept;
 
-    const ConnectionConfig& config() const noexcept { return config_; }
+    const ConnectionConfig& config() const noexcept { return *config_; }
 
 private:
+    /// What only busy, fragmenting or compressing connections need,
+    /// allocated on first use and freed by release_buffers() once nothing in
+    /// it is in use: the output queue, a message assembled from several
+    /// frames or reads (with its UTF-8 state and size so far), a frame
+    /// header or a control frame split across reads, the UTF-8 state of a
+    /// message sent in fragments, compressed output before framing, and the
+    /// deflate state. A whole frame in one read, answered with whole
+    /// messages, never needs it beyond the output queue.
+    struct Extra {
+        ByteBuffer out;
+        std::size_t out_pos = 0;
+        ByteBuffer message;
+        std::uint64_t message_wire_bytes = 0; // of a fragmented message so far
+        ByteBuffer control;
+        ByteBuffer scratch;
+        std::unique_ptr<Deflater> deflater;
+        std::unique_ptr<Inflater> inflater;
+        Utf8Validator receive_utf8;
+        Utf8Validator send_utf8;
+        std::uint8_t header_bytes[k_max_frame_header_size]{};
+        std::uint8_t header_have = 0;
+    };
     enum class Phase : std::uint8_t { header, payload };
     /// What one parsing step did: produced an event, used up the input, or
     /// made progress and can go on.
     enum class Step : std::uint8_t { event, more, again };
 
     Step parse_header(Event& event);
-    Step begin_frame(Event& event);
+    Step begin_frame(Event& event, const FrameHeader& header);
     Step take_payload(Event& event);
     Step add_message_bytes(std::span<const std::uint8_t> chunk, bool last, Event& event);
     Step deliver_message(Event& event);
@@ -215,46 +252,39 @@ private:
     Deflater& deflater();
     Inflater& inflater();
 
-    ConnectionConfig config_;
-    FrameRules rules_;
+    Connection(const ConnectionConfig* config, bool owned);
+    Extra& extra();
+
+    // Ordered and packed (flags as bits) to leave no padding: an idle
+    // server holds one of these per client.
+    const ConnectionConfig* config_;
+    std::unique_ptr<Extra> extra_; // output, message assembly, deflate; on first use
 
     // input
     std::span<std::uint8_t> in_;
     std::size_t in_pos_ = 0;
-    std::uint8_t header_bytes_[k_max_frame_header_size]{};
-    std::size_t header_have_ = 0;
-    Phase phase_ = Phase::header;
-    FrameHeader frame_;
-    std::uint64_t remaining_ = 0; // payload bytes of frame_ still to come
-    std::uint64_t frame_offset_ = 0;
-    bool eof_ = false;
-
-    // message being received
-    bool in_message_ = false;
+    std::uint64_t remaining_ = 0; // payload bytes of the current frame still to come
+    MaskKey frame_mask_{};        // the current frame's (its length is in remaining_)
+    Opcode frame_opcode_ = Opcode::binary;
     Opcode message_opcode_ = Opcode::binary;
-    bool message_compressed_ = false;
-    std::uint64_t message_wire_bytes_ = 0;
-    ByteBuffer message_;
-    bool message_delivered_ = false;
-    Utf8Validator receive_utf8_;
-    ByteBuffer control_; // a control frame split across reads (rare: no storage until then)
-
-    // output
-    ByteBuffer out_;
-    std::size_t out_pos_ = 0;
-    bool sending_message_ = false;
-    bool sending_compressed_ = false;
     Opcode sending_opcode_ = Opcode::binary;
-    Utf8Validator send_utf8_;
-    ByteBuffer scratch_; // compressed payloads before framing
-
-    std::unique_ptr<Deflater> deflater_;
-    std::unique_ptr<Inflater> inflater_;
-
+    std::uint8_t error_ = 0;        // an Error (a framing one, below 256); 0: ok
+    std::uint8_t frame_offset_ = 0; // payload bytes of the frame taken, modulo 4 (the mask phase)
+    Phase phase_ = Phase::header;
     State state_ = State::open;
-    bool close_sent_ = false;
-    bool close_received_ = false;
-    Error error_ = Error::ok;
+    FrameRules rules_;
+    bool frame_fin_ : 1 = true;
+    bool frame_rsv1_ : 1 = false;
+    bool frame_masked_ : 1 = false;
+    bool owns_config_ : 1 = false;
+    bool eof_ : 1 = false;
+    bool in_message_ : 1 = false;
+    bool message_compressed_ : 1 = false;
+    bool message_delivered_ : 1 = false;
+    bool sending_message_ : 1 = false;
+    bool sending_compressed_ : 1 = false;
+    bool close_sent_ : 1 = false;
+    bool close_received_ : 1 = false;
 };
 
 } // namespace nexus::core

@@ -93,6 +93,17 @@ public:
 
     /// How many descriptors are watched.
     std::size_t watched() const noexcept { return watched_; }
+    /// The watcher of `fd`, or null when `fd` is not watched (negative or
+    /// past watch_limit() included). Lets an owner that watches each of its
+    /// objects' descriptors use this table to find them instead of keeping
+    /// one of its own.
+    Watcher* watcher(int fd) const noexcept {
+        return fd >= 0 && static_cast<std::size_t>(fd) < watchers_.size()
+                   ? watchers_[static_cast<std::size_t>(fd)]
+                   : nullptr;
+    }
+    /// Every watched descriptor is below this.
+    int watch_limit() const noexcept { return static_cast<int>(watchers_.size()); }
 
     /// Runs `task` once at `when` (or at the first iteration after it).
     /// Timers due at the same iteration run in deadline order, equal
@@ -127,6 +138,9 @@ public:
     /// Makes a waiting run_once() return after its iteration. Any thread,
     /// and async-signal-safe (one write(2) to an eventfd).
     void wake() noexcept;
+    /// True when the last run_once()'s wait was cut short by a signal: a
+    /// host that drives the loop gets the chance to act on it.
+    bool interrupted() const noexcept { return interrupted_; }
     bool stopped() const noexcept { return stopped_.load(std::memory_order_acquire); }
 
     /// True on the thread that last ran the loop (or on any thread before the
@@ -152,6 +166,7 @@ private:
     Clock::duration time_to_next_timer(Clock::duration max_wait) const;
 
     int epoll_fd_ = -1;
+    bool interrupted_ = false;
     int wakeup_fd_ = -1;
     int timer_fd_ = -1;
     std::vector<Watcher*> watchers_; // indexed by fd; nullptr when not watched

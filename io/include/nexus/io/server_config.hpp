@@ -26,6 +26,9 @@ struct ServerConfig {
     /// Connections over this get HTTP 503 at the handshake
     /// (WEBSOCKET_MAX_CLIENTS).
     std::size_t max_clients = 100;
+    /// Timeouts and intervals (below) longer than 2^31 - 1 ms (24.8 days)
+    /// act as that: a connection keeps its times in 4 bytes each.
+    ///
     /// A connection that has not finished its handshake by then is dropped
     /// (slowloris) (WEBSOCKET_HANDSHAKE_TIMEOUT, seconds).
     std::chrono::milliseconds handshake_timeout{10'000};

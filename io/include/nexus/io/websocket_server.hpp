@@ -145,6 +145,8 @@ public:
     /// server from their own loop): waits at most `max_wait`. Returns false
     /// once the server has stopped. Needs threads == 1.
     bool run_once(std::chrono::milliseconds max_wait);
+    /// True when the last run_once() was cut short by a signal.
+    bool interrupted() const noexcept;
     /// Graceful stop: no new connections; every client gets close 1001;
     /// queued data flushes for at most close_timeout; then sockets close
     /// and run() returns. Safe from any thread and from signal-watching
