@@ -35,6 +35,10 @@ io::HandshakeDecision EventQueue::on_handshake(const io::HandshakeView& request)
 }
 
 void EventQueue::on_connect(io::ClientId id, const io::ClientInfo&) {
+    if (handshake_events_) {
+        const std::lock_guard lock(mutex_);
+        accepted_.erase(id);
+    }
     QueuedEvent event;
     event.kind = NX_EVENT_CONNECT;
     event.client = id;
@@ -57,6 +61,14 @@ void EventQueue::on_message(io::ClientId id, std::span<const std::uint8_t> data,
 }
 
 void EventQueue::on_disconnect(io::ClientId id, std::uint16_t code, std::string_view reason) {
+    // io calls this while the client is still registered: keep what the
+    // host may still ask about it while it handles the event.
+    if (server_ != nullptr) {
+        if (auto info = server_->client(id)) {
+            const std::lock_guard lock(mutex_);
+            departed_.insert_or_assign(id, std::move(*info));
+        }
+    }
     QueuedEvent event;
     event.kind = NX_EVENT_DISCONNECT;
     event.client = id;
@@ -71,6 +83,40 @@ void EventQueue::on_error(io::ClientId id, std::string_view message) {
     event.client = id;
     event.data.assign(message);
     push(std::move(event), true);
+}
+
+void EventQueue::on_request_dropped(io::ClientId id) {
+    bool unanswered = false;
+    {
+        const std::lock_guard lock(mutex_);
+        unanswered = pending_.erase(id) > 0;
+        if (!unanswered && accepted_.erase(id) == 0) {
+            return; // rejected by the host: it knows
+        }
+    }
+    // The host saw a HANDSHAKE event and holds state for it: tell it the
+    // request is gone, so that no connect event is awaited.
+    on_error(id, unanswered
+                     ? fmt::format("handshake request {} ended before it was answered (timeout, "
+                                   "peer left or server stopping)",
+                                   id)
+                     : fmt::format("accepted request {} did not become a client (over "
+                                   "max_clients: 503, or the peer left)",
+                                   id));
+}
+
+std::optional<io::ClientInfo> EventQueue::departed(std::uint64_t id) const {
+    const std::lock_guard lock(mutex_);
+    const auto it = departed_.find(id);
+    if (it == departed_.end()) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+void EventQueue::forget_departed(std::uint64_t id) {
+    const std::lock_guard lock(mutex_);
+    departed_.erase(id);
 }
 
 bool EventQueue::push(QueuedEvent event, bool essential) {
@@ -113,9 +159,15 @@ std::optional<PendingRequest> EventQueue::pending(std::uint64_t id) const {
     return it->second;
 }
 
-bool EventQueue::take_pending(std::uint64_t id) {
+bool EventQueue::take_pending(std::uint64_t id, bool accepted) {
     const std::lock_guard lock(mutex_);
-    return pending_.erase(id) > 0;
+    if (pending_.erase(id) == 0) {
+        return false;
+    }
+    if (accepted) {
+        accepted_.insert(id);
+    }
+    return true;
 }
 
 } // namespace nexus::capi

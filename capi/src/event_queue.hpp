@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "nexus/io/websocket_server.hpp"
 
@@ -49,6 +50,7 @@ public:
     void on_message(io::ClientId id, std::span<const std::uint8_t> data, bool binary) override;
     void on_disconnect(io::ClientId id, std::uint16_t code, std::string_view reason) override;
     void on_error(io::ClientId id, std::string_view message) override;
+    void on_request_dropped(io::ClientId id) override;
 
     /// Moves the oldest event into `out`; false when there is none.
     bool pop(QueuedEvent& out);
@@ -56,8 +58,14 @@ public:
     /// The request behind a HANDSHAKE event, while the host has not
     /// answered it.
     std::optional<PendingRequest> pending(std::uint64_t id) const;
-    /// Forgets the request; false when none was waiting.
-    bool take_pending(std::uint64_t id);
+    /// Forgets the request; false when none was waiting. `accepted`: the
+    /// host let it in, so a drop before its connect event is reported.
+    bool take_pending(std::uint64_t id, bool accepted = false);
+
+    /// What was known of a client that left, until its disconnect event has
+    /// been handled (the host forgets it with forget_departed()).
+    std::optional<io::ClientInfo> departed(std::uint64_t id) const;
+    void forget_departed(std::uint64_t id);
 
 private:
     /// Queues `event`; `essential` events (connect, disconnect, errors) are
@@ -73,6 +81,10 @@ private:
     std::deque<QueuedEvent> queue_;
     std::uint64_t bytes_ = 0;
     std::unordered_map<std::uint64_t, PendingRequest> pending_;
+    std::unordered_set<std::uint64_t> accepted_; // accepted, connect event not yet queued
+    // One entry per disconnect event not yet handed out (and the last one
+    // that was): bounded by the event queue.
+    std::unordered_map<std::uint64_t, io::ClientInfo> departed_;
 };
 
 } // namespace nexus::capi

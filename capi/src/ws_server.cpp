@@ -53,6 +53,7 @@ struct nx_ws_server {
     ServerState state = ServerState::created;
 
     nexus::capi::QueuedEvent current; // what the last poll handed out
+    std::uint64_t departed_shown = 0; // the client of the last DISCONNECT handed out
     mutable std::string last_error;
     // Clients we started closing: refused at once, whichever loop owns them,
     // until their disconnect event has been handed out.
@@ -141,8 +142,14 @@ int to_config(const nx_ws_server_options& o, nexus::io::ServerConfig& c) {
 /// Hands `s->current` out through `event`.
 int deliver(nx_ws_server* s, nx_ws_event* event) noexcept {
     const auto& e = s->current;
+    if (s->departed_shown != 0) {
+        // Its disconnect has been handled: its info goes now.
+        s->events->forget_departed(s->departed_shown);
+        s->departed_shown = 0;
+    }
     if (e.kind == NX_EVENT_DISCONNECT) {
         s->closing.erase(e.client);
+        s->departed_shown = e.client;
     }
     event->kind = e.kind;
     event->client = e.client;
@@ -533,7 +540,7 @@ int nx_ws_server_disconnect(nx_ws_server* server, std::uint64_t client, int code
 int nx_ws_server_accept(nx_ws_server* server, std::uint64_t client) noexcept {
     NX_REQUIRE_SERVER(server);
     return guard(server->last_error, [&]() -> int {
-        if (!server->events->take_pending(client)) {
+        if (!server->events->take_pending(client, true)) {
             return fail(server->last_error, NX_ENOCLIENT,
                         fmt::format("no handshake of client {} awaits a decision", client));
         }
@@ -574,7 +581,11 @@ int nx_ws_server_client_info(nx_ws_server* server, std::uint64_t client,
     return guard(server->last_error, [&]() -> int {
         auto& kept = server->info;
         int pending = 0;
-        if (auto found = server->server->client(client)) {
+        auto found = server->server->client(client);
+        if (!found) {
+            found = server->events->departed(client);
+        }
+        if (found) {
             kept = std::move(*found);
             server->info_headers.clear();
             for (const auto& [name, value] : kept.headers) {

@@ -147,6 +147,14 @@ public:
     void flush();
 
     ClientId id() const noexcept { return id_; }
+    /// Set once the connection started closing (or was cut off): other
+    /// threads read it under the registry's lock to refuse new operations at
+    /// once instead of posting them to a connection that will drop them.
+    bool closing() const noexcept { return closing_.load(std::memory_order_acquire); }
+    void mark_closing() noexcept { closing_.store(true, std::memory_order_release); }
+    /// Payload bytes posted to this session by other threads and not yet
+    /// queued: bounded by max_send_queue like the queue itself.
+    std::atomic<std::uint64_t> posted_bytes{0};
     /// The descriptor it was accepted with: its place in the loop's table,
     /// kept after the socket is closed.
     int slot() const noexcept { return fd_; }
@@ -204,6 +212,7 @@ private:
     float rate_tokens_ = 0;           // the message rate limit's bucket
     std::uint16_t close_code_ = 1006; // what on_disconnect reports
     Phase phase_ = Phase::handshake;
+    std::atomic<bool> closing_{false};
     // Flags as bits: an idle server holds one set per client. (The socket
     // is closed once phase_ is finished.)
     bool has_ws_ : 1 = false;
@@ -214,10 +223,25 @@ private:
     bool closed_locally_ : 1 = false; // we sent the first close frame
     bool active_ : 1 = false;         // read or wrote since the last tick (keeps buffers)
     bool awaiting_pong_ : 1 = false;  // a ping is out; anything read clears it
+    bool deferred_ : 1 = false;       // its handshake waits (or waited) for decide()
 };
 
 /// Connected sessions by id (see IdTable).
 using SessionTable = IdTable<Session>;
+
+/// Marks the session whose on_disconnect runs on this thread, for
+/// WebSocketServer::client() (the session is alive until reaped).
+class DepartingScope {
+public:
+    explicit DepartingScope(const Session& session) noexcept;
+    ~DepartingScope();
+    DepartingScope(const DepartingScope&) = delete;
+    DepartingScope& operator=(const DepartingScope&) = delete;
+    static const Session* current() noexcept;
+
+private:
+    const Session* previous_;
+};
 
 /// One event loop of the server with its listening socket and sessions.
 class Loop final : public EventLoop::Watcher {
@@ -300,7 +324,17 @@ struct WebSocketServer::Impl {
     /// Runs `action` with the session of `id` on its loop: at once when
     /// called there, else posted. Returns unknown_client when `id` is not
     /// registered.
-    SendResult with_session(ClientId id, std::function<SendResult(detail::Session&)> action);
+    /// `marks_closing`: the action starts the close, so operations from other
+    /// threads are refused from now on (not only once the loop ran it).
+    SendResult with_session(ClientId id, std::function<SendResult(detail::Session&)> action,
+                            bool marks_closing = false);
+    /// send() from a thread other than the session's loop: copies the
+    /// payload into a task for that loop. The bytes posted and not yet
+    /// queued count against max_send_queue: over it the client is cut off
+    /// (1008) and queue_full returned, so memory stays bounded however fast
+    /// the caller sends.
+    SendResult post_send(detail::Loop& loop, ClientId id, int slot,
+                         std::span<const std::uint8_t> data, bool binary);
     /// Queues one message, encoded once (and compressed once per window
     /// size in use), to every target, grouped per loop.
     std::size_t deliver_encoded(const std::vector<Target>& targets,

@@ -302,6 +302,7 @@ void Session::accept_handshake(std::span<std::uint8_t> rest) {
     }
     if (decision.defer) {
         phase_ = Phase::deciding;
+        deferred_ = true;
         opening_->parked.append(rest);
         loop_.set_deciding(*this, true);
         return;
@@ -377,6 +378,7 @@ void Session::complete_handshake(const HandshakeDecision& decision, std::span<st
     opening_->response_pos = 0;
     phase_ = Phase::open;
     connected_ = true;
+    deferred_ = false;
     const Millis now = loop_.now_ms();
     last_message_ = now;
     timer_ = now;
@@ -564,6 +566,7 @@ SendResult Session::close(std::uint16_t code, std::string_view reason) {
         return SendResult::invalid_argument;
     }
     closed_locally_ = true;
+    mark_closing();
     set_close(code, reason);
     timer_ = loop_.now_ms() + cap(loop_.server.config.close_timeout);
     mark_dirty();
@@ -719,13 +722,20 @@ void Session::finish(std::uint16_t code, std::string_view reason) {
         loop_.set_deciding(*this, false);
     }
     phase_ = Phase::finished;
+    mark_closing();
     close_socket();
     loop_.reap(*this);
     if (connected_) {
         connected_ = false;
         loop_.server.unregister_client(id_);
+        // Gone from the registry (no operation reaches it), but during the
+        // handler client(id) still describes it: who left, from where.
+        const DepartingScope departing(*this);
         guarded("on_disconnect", [&] { loop_.server.handler.on_disconnect(id_, code, reason); });
+    } else if (deferred_) {
+        guarded("on_request_dropped", [&] { loop_.server.handler.on_request_dropped(id_); });
     }
+    deferred_ = false;
 }
 
 void Session::close_socket() noexcept {

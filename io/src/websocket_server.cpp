@@ -77,6 +77,8 @@ std::span<const std::uint8_t> as_bytes(std::string_view s) {
 
 // ---------------------------------------------------------------- handler defaults
 
+void ServerHandler::on_request_dropped(ClientId) {}
+
 HandshakeDecision ServerHandler::on_handshake(const HandshakeView&) {
     return {};
 }
@@ -426,8 +428,41 @@ detail::Session* WebSocketServer::Impl::registered(ClientId id) const {
     return registry.find(id);
 }
 
+SendResult WebSocketServer::Impl::post_send(detail::Loop& loop, ClientId id, int slot,
+                                            std::span<const std::uint8_t> data, bool binary) {
+    {
+        const std::shared_lock lock(registry_mutex);
+        detail::Session* session = registered(id);
+        if (session == nullptr) {
+            return SendResult::unknown_client;
+        }
+        const std::uint64_t posted = session->posted_bytes.load(std::memory_order_acquire);
+        if (posted + data.size() > config.max_send_queue) {
+            session->mark_closing();
+            counters.dropped[static_cast<int>(DropReason::send_queue_full)].fetch_add(
+                1, std::memory_order_relaxed);
+            loop.loop.post([&loop, id, slot] {
+                if (detail::Session* found = loop.find(id, slot)) {
+                    found->close(1008, "send queue limit exceeded (slow reader)");
+                }
+            });
+            return SendResult::queue_full;
+        }
+        session->posted_bytes.fetch_add(data.size(), std::memory_order_acq_rel);
+    }
+    loop.loop.post(
+        [&loop, id, slot, copy = std::vector<std::uint8_t>(data.begin(), data.end()), binary] {
+            if (detail::Session* found = loop.find(id, slot)) {
+                found->posted_bytes.fetch_sub(copy.size(), std::memory_order_acq_rel);
+                found->send(copy, binary);
+            }
+        });
+    return SendResult::ok;
+}
+
 SendResult WebSocketServer::Impl::with_session(ClientId id,
-                                               std::function<SendResult(detail::Session&)> action) {
+                                               std::function<SendResult(detail::Session&)> action,
+                                               bool marks_closing) {
     detail::Session* session = nullptr;
     unsigned loop_index = 0;
     int slot = -1;
@@ -437,8 +472,14 @@ SendResult WebSocketServer::Impl::with_session(ClientId id,
         if (session == nullptr) {
             return SendResult::unknown_client;
         }
+        if (session->closing()) {
+            return SendResult::closing;
+        }
         loop_index = session->loop_index();
         slot = session->slot();
+        if (marks_closing && !loops[loop_index]->loop.in_loop_thread()) {
+            session->mark_closing(); // later operations from any thread see it at once
+        }
     }
     // Only the session's own loop may use the pointer after the lock: no
     // other thread destroys it.
@@ -623,6 +664,9 @@ SendResult WebSocketServer::send(ClientId id, std::span<const std::uint8_t> data
         if (session == nullptr) {
             return SendResult::unknown_client;
         }
+        if (session->closing()) {
+            return SendResult::closing;
+        }
         loop_index = session->loop_index();
         slot = session->slot();
     }
@@ -632,13 +676,7 @@ SendResult WebSocketServer::send(ClientId id, std::span<const std::uint8_t> data
     if (target.loop.in_loop_thread()) {
         return session->send(data, binary);
     }
-    target.loop.post(
-        [&target, id, slot, copy = std::vector<std::uint8_t>(data.begin(), data.end()), binary] {
-            if (detail::Session* found = target.find(id, slot)) {
-                found->send(copy, binary);
-            }
-        });
-    return SendResult::ok;
+    return impl_->post_send(target, id, slot, data, binary);
 }
 
 SendResult WebSocketServer::send_text(ClientId id, std::string_view text) {
@@ -679,9 +717,10 @@ SendResult WebSocketServer::disconnect(ClientId id, std::uint16_t code, std::str
         !core::is_valid_utf8(reason)) {
         return SendResult::invalid_argument;
     }
-    return impl_->with_session(id, [code, reason = std::string(reason)](detail::Session& s) {
-        return s.close(code, reason);
-    });
+    return impl_->with_session(
+        id,
+        [code, reason = std::string(reason)](detail::Session& s) { return s.close(code, reason); },
+        true);
 }
 
 SendResult WebSocketServer::decide_handshake(ClientId id, HandshakeDecision decision) {
@@ -730,7 +769,29 @@ std::vector<ClientId> WebSocketServer::client_ids() const {
     return out;
 }
 
+namespace detail {
+namespace {
+thread_local const Session* t_departing = nullptr;
+} // namespace
+
+DepartingScope::DepartingScope(const Session& session) noexcept : previous_(t_departing) {
+    t_departing = &session;
+}
+
+DepartingScope::~DepartingScope() {
+    t_departing = previous_;
+}
+
+const Session* DepartingScope::current() noexcept {
+    return t_departing;
+}
+} // namespace detail
+
 std::optional<ClientInfo> WebSocketServer::client(ClientId id) const {
+    if (const detail::Session* departing = detail::DepartingScope::current();
+        departing != nullptr && departing->id() == id) {
+        return departing->client.expand(id, impl_->config); // inside its on_disconnect
+    }
     const std::shared_lock lock(impl_->registry_mutex);
     const detail::Session* session = impl_->registered(id);
     if (session == nullptr) {

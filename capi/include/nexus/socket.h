@@ -108,7 +108,9 @@ enum nx_event_kind {
     NX_EVENT_MESSAGE = 2,    /* a whole message: opcode TEXT or BINARY, data + size */
     NX_EVENT_DISCONNECT = 3, /* a connection ended: close_code, reason in data + size */
     NX_EVENT_ERROR = 4,      /* something went wrong: message text in data + size (a
-                                server error with client 0 concerns the server itself) */
+                                server error with client 0 concerns the server itself;
+                                for a HANDSHAKE unanswered, or accepted but with no
+                                CONNECT yet: the request is gone) */
     NX_EVENT_HANDSHAKE = 5,  /* server with handshake_events: a request awaits a decision */
     NX_EVENT_STOPPED = 6,    /* server: stop finished; every later poll says so again */
     NX_EVENT_PING = 7,       /* client: the server pinged (data + size; answered already
@@ -250,8 +252,12 @@ NX_EXTERN int nx_ws_server_stop(nx_ws_server* server) NX_NOEXCEPT;
 /* Queues one message to a client: opcode NX_OPCODE_TEXT (data must be
  * UTF-8: NX_EUTF8) or NX_OPCODE_BINARY. data may be NULL when size is 0.
  * NX_ENOCLIENT, NX_ECLOSING, NX_EQUEUEFULL (the client is being cut off
- * with 1008), NX_ETOOBIG (larger than max_send_queue: it could never be queued), NX_ESTATE after
- * stop. The bytes are copied. Owning thread. */
+ * with 1008), NX_ETOOBIG (larger than max_send_queue: it could never be
+ * queued), NX_ESTATE after stop. The bytes are copied. With threads > 1 the
+ * message is handed to the client's loop: a send that overflows the queue
+ * there returns NX_OK and later ones NX_ECLOSING; bytes handed over but not
+ * yet queued count against max_send_queue too (NX_EQUEUEFULL), so memory
+ * stays bounded. Owning thread. */
 NX_EXTERN int nx_ws_server_send(nx_ws_server* server, uint64_t client, const char* data,
                                 size_t size, int opcode) NX_NOEXCEPT;
 
@@ -303,7 +309,9 @@ typedef struct nx_ws_client_info {
     int pending;             /* nonzero while awaiting a handshake decision */
 } nx_ws_client_info;
 
-/* Fills *info for a connected client or a request awaiting its decision.
+/* Fills *info for a connected client, a request awaiting its decision, or
+ * a client that left while the host handles its NX_EVENT_DISCONNECT (until
+ * the next poll), so a disconnect handler can still say who left.
  * NX_ENOCLIENT, NX_EINVAL (NULL, or info->version not
  * NX_WS_CLIENT_INFO_VERSION). Owning thread. */
 NX_EXTERN int nx_ws_server_client_info(nx_ws_server* server, uint64_t client,

@@ -631,6 +631,9 @@ class WebSocket
 
     private function onError(string $id, string $text): void
     {
+        // For a request the handshake handler saw: it ended without a
+        // connection (timeout, 503 over max_clients, peer gone).
+        unset($this->pending[$id]);
         if (!isset($this->handlers['error'])) {
             return; // the native log (log_level) has reported it
         }

@@ -111,6 +111,11 @@ public:
     /// Something went wrong with a client (id) or the server (id 0); a
     /// disconnect follows for a client.
     virtual void on_error(ClientId id, std::string_view message);
+    /// A request the hook deferred ended without becoming a client: it
+    /// timed out, the peer left, the server stopped, it was rejected, or it
+    /// was accepted over max_clients (503). After it, decide_handshake()
+    /// for `id` finds nothing.
+    virtual void on_request_dropped(ClientId id);
 };
 
 /// What an operation did.
@@ -179,6 +184,8 @@ public:
     std::vector<ClientInfo> clients() const;
     /// The connected clients' ids in connection order (cheaper than clients()).
     std::vector<ClientId> client_ids() const;
+    /// A connected client; also the one whose on_disconnect is running, from
+    /// inside that handler (who left, from where).
     std::optional<ClientInfo> client(ClientId id) const;
     std::size_t client_count() const noexcept;
     bool set_user_data(ClientId id, std::string data);
