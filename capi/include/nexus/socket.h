@@ -454,6 +454,168 @@ NX_EXTERN int nx_ws_client_poll(nx_ws_client* client, int timeout_ms,
  * Owned by the client. NX_ESTATE before connect. Owning thread. */
 NX_EXTERN int nx_ws_client_fd(const nx_ws_client* client, int* fd) NX_NOEXCEPT;
 
+/* ------------------------------------------------------------- sockets */
+
+/* Plain sockets: TCP, TLS over TCP, UDP, and listening TCP/TLS servers,
+ * driven by the calling thread. Every call returns within its timeout
+ * (timeout_ms < 0: the socket's default, set with the "timeout" option,
+ * 30 s unless set). Errors: NX_EDNS, NX_EREFUSED, NX_EUNREACHABLE,
+ * NX_ETIMEDOUT, NX_ETLS (handshake or unusable TLS options), NX_ECERT (the
+ * peer's certificate: chain, validity or name), NX_ECLOSED (reset, broken
+ * pipe), NX_EIO, NX_EBIND, NX_ESTATE (not connected), NX_EINVAL,
+ * NX_ETOOBIG; the detail names the step and "host:port". One thread at a
+ * time per handle. Host names are resolved with getaddrinfo, whose own
+ * time is not bounded by the timeout. */
+
+typedef struct nx_socket nx_socket;
+typedef struct nx_socket_server nx_socket_server;
+
+enum nx_socket_type {
+    NX_SOCKET_TCP = 1,
+    NX_SOCKET_UDP = 2,
+    NX_SOCKET_TLS = 3 /* TLS right after connect (PHP's ssl:// and tls://) */
+};
+
+/* Makes an unconnected socket of `type`. The caller frees *out with
+ * nx_socket_free(). NX_EINVAL, NX_ENOMEM (detail in nx_last_error()). Any
+ * thread. */
+NX_EXTERN int nx_socket_new(nx_socket** out, int type) NX_NOEXCEPT;
+
+/* Closes (TLS: sends close_notify without waiting) and releases. NULL does
+ * nothing. Owning thread. */
+NX_EXTERN void nx_socket_free(nx_socket* socket) NX_NOEXCEPT;
+
+/* Detail of the last failure ("" when none), valid until the next call on
+ * the socket. Owning thread. */
+NX_EXTERN const char* nx_socket_last_error(const nx_socket* socket) NX_NOEXCEPT;
+
+/* Sets an option from text. TLS options take the names and meanings of
+ * PHP's ssl stream context: verify_peer, verify_peer_name,
+ * allow_self_signed, cafile, capath, peer_name, SNI_enabled, local_cert,
+ * local_pk, passphrase, ciphers (booleans: 1/0, true/false, yes/no,
+ * on/off); verification is on by default against the system's CA store,
+ * TLS 1.2 at least. Socket options: "timeout" (seconds, fractions allowed:
+ * the default of every call), "tcp_nodelay", "keepalive", "rcvbuf",
+ * "sndbuf" (bytes), "broadcast" (UDP). NX_EINVAL for an unknown name or a
+ * bad value (the detail says which). Owning thread. */
+NX_EXTERN int nx_socket_set_option(nx_socket* socket, const char* name,
+                                   const char* value) NX_NOEXCEPT;
+
+/* TCP/TLS: connects to host:port (names, "127.0.0.1", "::1"), then the TLS
+ * handshake for NX_SOCKET_TLS, within timeout_ms. UDP: sets the default
+ * peer of send/receive. Owning thread; blocks it. */
+NX_EXTERN int nx_socket_connect(nx_socket* socket, const char* host, int port,
+                                int timeout_ms) NX_NOEXCEPT;
+
+/* 1 while connected and not at the peer's end of stream, else 0 (also for
+ * NULL). UDP: 1 once bound or connected. Owning thread. */
+NX_EXTERN int nx_socket_is_connected(const nx_socket* socket) NX_NOEXCEPT;
+
+/* Writes `data` (binary-safe; may be NULL when size is 0), waiting while the
+ * socket is full, until timeout_ms. Returns the bytes written (>= 0; fewer
+ * than size when the deadline passed first: with TLS the unwritten tail
+ * must be what is sent next), at most INT_MAX per call. UDP: one datagram
+ * to the connected peer. Owning thread. */
+NX_EXTERN int nx_socket_send(nx_socket* socket, const char* data, size_t size,
+                             int timeout_ms) NX_NOEXCEPT;
+
+/* At most `max` (> 0) bytes: *data / *size point into the socket, valid
+ * until the next call on it. NX_OK with *size 0 at the end of the stream;
+ * NX_ETIMEDOUT when nothing came in time. UDP: one datagram (truncated to
+ * max). Owning thread. */
+NX_EXTERN int nx_socket_receive(nx_socket* socket, size_t max, int timeout_ms, const char** data,
+                                size_t* size) NX_NOEXCEPT;
+
+/* One line including its "\n" (at the end of the stream the unterminated
+ * rest); NX_ECLOSED when the stream has ended and nothing is left;
+ * NX_ETOOBIG when max_line bytes hold no "\n"; NX_ETIMEDOUT. The bytes read
+ * stay buffered after ETOOBIG and ETIMEDOUT. *data valid until the next
+ * call. TCP/TLS only. Owning thread. */
+NX_EXTERN int nx_socket_read_line(nx_socket* socket, size_t max_line, int timeout_ms,
+                                  const char** data, size_t* size) NX_NOEXCEPT;
+
+/* Everything until the peer closes, at most `max` bytes (NX_ETOOBIG
+ * beyond); the timeout is for the whole call. *data valid until the next
+ * call. TCP/TLS only. Owning thread. */
+NX_EXTERN int nx_socket_read_all(nx_socket* socket, size_t max, int timeout_ms, const char** data,
+                                 size_t* size) NX_NOEXCEPT;
+
+/* STARTTLS: a TLS handshake over this connected TCP socket with the TLS
+ * options set on it, as client (server_side 0: verifies the host given to
+ * connect, or peer_name) or server (server_side 1: needs local_cert).
+ * Owning thread; blocks it. */
+NX_EXTERN int nx_socket_start_tls(nx_socket* socket, int server_side, int timeout_ms) NX_NOEXCEPT;
+
+/* UDP: binds to host:port (port 0 picks one). Owning thread. */
+NX_EXTERN int nx_socket_bind(nx_socket* socket, const char* host, int port) NX_NOEXCEPT;
+
+/* UDP: one datagram to host:port. Returns the bytes sent. Owning thread. */
+NX_EXTERN int nx_socket_send_to(nx_socket* socket, const char* host, int port, const char* data,
+                                size_t size, int timeout_ms) NX_NOEXCEPT;
+
+/* UDP: the next datagram (at most max bytes) and its sender "ip:port";
+ * the pointers are valid until the next call on the socket. NX_ETIMEDOUT.
+ * Owning thread. */
+NX_EXTERN int nx_socket_receive_from(nx_socket* socket, size_t max, int timeout_ms,
+                                     const char** data, size_t* size,
+                                     const char** sender) NX_NOEXCEPT;
+
+/* "ip:port" of the peer ("" when none) and of this end (UDP: the bound
+ * address); valid until the next call on the socket. Owning thread. */
+NX_EXTERN const char* nx_socket_peer_address(nx_socket* socket) NX_NOEXCEPT;
+NX_EXTERN const char* nx_socket_local_address(nx_socket* socket) NX_NOEXCEPT;
+
+/* The descriptor, to wait on in another loop (with TLS, bytes may already
+ * be decrypted: try nx_socket_receive with timeout 0 first). Owned by the
+ * socket. NX_ESTATE when there is none. Owning thread. */
+NX_EXTERN int nx_socket_fd(const nx_socket* socket, int* fd) NX_NOEXCEPT;
+
+/* Closes the connection (TLS: close_notify, not awaited); the handle stays
+ * valid for nx_socket_free. Idempotent. Owning thread. */
+NX_EXTERN int nx_socket_close(nx_socket* socket) NX_NOEXCEPT;
+
+/* A listening TCP or TLS server (NX_SOCKET_TCP or NX_SOCKET_TLS; a UDP
+ * server is an nx_socket bound with nx_socket_bind). Set options, then
+ * listen. The caller frees *out with nx_socket_server_free(). Any thread. */
+NX_EXTERN int nx_socket_server_new(nx_socket_server** out, int type) NX_NOEXCEPT;
+NX_EXTERN void nx_socket_server_free(nx_socket_server* server) NX_NOEXCEPT;
+NX_EXTERN const char* nx_socket_server_last_error(const nx_socket_server* server) NX_NOEXCEPT;
+
+/* Before listen: the TLS options of nx_socket_set_option (a TLS server
+ * needs local_cert and local_pk; verify_peer asks clients for
+ * certificates), "backlog", "handshake_timeout" (seconds), "timeout"
+ * (seconds: the default of accepted sockets), "tcp_nodelay", "keepalive",
+ * and "sni:HOST" = "CERT_FILE,KEY_FILE[,PASSPHRASE]" for one more
+ * certificate chosen by SNI ("*.example.com" allowed). NX_ESTATE after
+ * listen. Owning thread. */
+NX_EXTERN int nx_socket_server_set_option(nx_socket_server* server, const char* name,
+                                          const char* value) NX_NOEXCEPT;
+
+/* Binds and listens on host:port (port 0 picks one; "::" takes IPv6 and
+ * IPv4). NX_EBIND, NX_ETLS (unusable certificate, key or passphrase).
+ * Owning thread. */
+NX_EXTERN int nx_socket_server_listen(nx_socket_server* server, const char* host,
+                                      int port) NX_NOEXCEPT;
+
+/* The bound port, or NX_ESTATE before listen. Owning thread. */
+NX_EXTERN int nx_socket_server_port(const nx_socket_server* server) NX_NOEXCEPT;
+
+/* Waits at most timeout_ms for a connection (with TLS, then its handshake,
+ * bounded by handshake_timeout). On NX_OK *client is a connected socket the
+ * caller owns (nx_socket_free) and *peer its "ip:port" (valid until the
+ * next call on the server). NX_ETIMEDOUT when none came; NX_ETLS / NX_ECERT
+ * when a client failed its handshake (the server stays usable). Owning
+ * thread. */
+NX_EXTERN int nx_socket_server_accept(nx_socket_server* server, int timeout_ms, nx_socket** client,
+                                      const char** peer) NX_NOEXCEPT;
+
+/* The listening descriptor (readable when a connection waits). Owned by
+ * the server. Owning thread. */
+NX_EXTERN int nx_socket_server_fd(const nx_socket_server* server, int* fd) NX_NOEXCEPT;
+
+/* Stops listening; the handle stays valid for free. Owning thread. */
+NX_EXTERN int nx_socket_server_close(nx_socket_server* server) NX_NOEXCEPT;
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
