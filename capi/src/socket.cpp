@@ -11,6 +11,10 @@
 #include <string>
 #include <string_view>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <fmt/format.h>
 
 #include "nexus/io/datagram_socket.hpp"
@@ -33,7 +37,7 @@ struct nx_socket {
     bool broadcast = false;
     std::unique_ptr<nexus::io::StreamSocket> stream;     // TCP, TLS
     std::unique_ptr<nexus::io::DatagramSocket> datagram; // UDP
-    std::string last_error;
+    mutable std::string last_error;
     std::string data; // what the last receive handed out
     std::string sender;
     std::string address;
@@ -44,7 +48,7 @@ struct nx_socket_server {
     nexus::io::ServerOptions options;
     nexus::io::TlsOptions tls;
     std::unique_ptr<nexus::io::SocketServer> listener;
-    std::string last_error;
+    mutable std::string last_error;
     std::string peer;
 };
 
@@ -211,6 +215,44 @@ int need_datagram(nx_socket* s) {
     return NX_OK;
 }
 
+/// The options a UDP socket takes once it has a descriptor (after bind or
+/// connect, and on every later set_option).
+void apply_datagram_options(nx_socket* s) {
+    if (!s->datagram || !s->datagram->is_open()) {
+        return;
+    }
+    s->datagram->set_read_timeout(s->stream_options.read_timeout);
+    s->datagram->set_write_timeout(s->stream_options.write_timeout);
+    s->datagram->set_broadcast(s->broadcast);
+    if (s->stream_options.receive_buffer > 0) {
+        s->datagram->set_receive_buffer_size(s->stream_options.receive_buffer);
+    }
+    if (s->stream_options.send_buffer > 0) {
+        s->datagram->set_send_buffer_size(s->stream_options.send_buffer);
+    }
+}
+
+/// "ip:port" of the connected peer of a descriptor ("[ip6]:port"); "" when none.
+std::string peer_of(int fd) {
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    if (fd < 0 || ::getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+        return {};
+    }
+    char host[INET6_ADDRSTRLEN] = {};
+    if (address.ss_family == AF_INET) {
+        const auto* in = reinterpret_cast<const sockaddr_in*>(&address);
+        ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        return fmt::format("{}:{}", host, ntohs(in->sin_port));
+    }
+    if (address.ss_family == AF_INET6) {
+        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address);
+        ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        return fmt::format("[{}]:{}", host, ntohs(in6->sin6_port));
+    }
+    return {};
+}
+
 } // namespace
 
 extern "C" {
@@ -256,19 +298,14 @@ int nx_socket_set_option(nx_socket* socket, const char* name, const char* value)
                 return fail(socket->last_error, NX_EINVAL,
                             fmt::format("option broadcast: bad value '{}'", value));
             }
-            if (socket->datagram) {
-                socket->datagram->set_broadcast(socket->broadcast);
-            }
+            apply_datagram_options(socket);
             return NX_OK;
         }
         if (set_stream_option(socket->stream_options, key, value)) {
             if (socket->stream) {
                 socket->stream->set_options(socket->stream_options);
             }
-            if (socket->datagram) {
-                socket->datagram->set_read_timeout(socket->stream_options.read_timeout);
-                socket->datagram->set_write_timeout(socket->stream_options.write_timeout);
-            }
+            apply_datagram_options(socket);
             return NX_OK;
         }
         if (socket->tls.set(key, value)) {
@@ -287,6 +324,7 @@ int nx_socket_connect(nx_socket* socket, const char* host, int port, int timeout
         if (socket->type == NX_SOCKET_UDP) {
             need_datagram(socket);
             socket->datagram->connect(host, static_cast<std::uint16_t>(port));
+            apply_datagram_options(socket);
             return NX_OK;
         }
         if (socket->stream && socket->stream->is_connected()) {
@@ -414,7 +452,7 @@ int nx_socket_bind(nx_socket* socket, const char* host, int port) noexcept {
             return rc;
         }
         socket->datagram->bind(host, static_cast<std::uint16_t>(port));
-        socket->datagram->set_broadcast(socket->broadcast);
+        apply_datagram_options(socket);
         return NX_OK;
     });
 }
@@ -462,11 +500,13 @@ int nx_socket_receive_from(nx_socket* socket, std::size_t max, int timeout_ms, c
 }
 
 const char* nx_socket_peer_address(nx_socket* socket) noexcept {
-    if (socket == nullptr || !socket->stream) {
+    if (socket == nullptr) {
         return "";
     }
     try {
-        socket->address = socket->stream->peer_address();
+        socket->address = socket->stream     ? socket->stream->peer_address()
+                          : socket->datagram ? peer_of(socket->datagram->native_handle())
+                                             : std::string();
     } catch (...) {
         socket->address.clear();
     }
@@ -490,13 +530,13 @@ const char* nx_socket_local_address(nx_socket* socket) noexcept {
 int nx_socket_fd(const nx_socket* socket, int* fd) noexcept {
     NX_REQUIRE(socket, "socket");
     if (fd == nullptr) {
-        return fail_thread(NX_EINVAL, "fd is NULL");
+        return fail(socket->last_error, NX_EINVAL, "fd is NULL");
     }
     const int handle = socket->stream     ? socket->stream->native_handle()
                        : socket->datagram ? socket->datagram->native_handle()
                                           : -1;
     if (handle < 0) {
-        return fail_thread(NX_ESTATE, "the socket has no descriptor");
+        return fail(socket->last_error, NX_ESTATE, "the socket has no descriptor");
     }
     *fd = handle;
     return NX_OK;
@@ -622,7 +662,7 @@ int nx_socket_server_listen(nx_socket_server* server, const char* host, int port
 int nx_socket_server_port(const nx_socket_server* server) noexcept {
     NX_REQUIRE(server, "server");
     if (!server->listener) {
-        return fail_thread(NX_ESTATE, "the server is not listening");
+        return fail(server->last_error, NX_ESTATE, "the server is not listening");
     }
     return server->listener->port();
 }
@@ -657,10 +697,10 @@ int nx_socket_server_accept(nx_socket_server* server, int timeout_ms, nx_socket*
 int nx_socket_server_fd(const nx_socket_server* server, int* fd) noexcept {
     NX_REQUIRE(server, "server");
     if (fd == nullptr) {
-        return fail_thread(NX_EINVAL, "fd is NULL");
+        return fail(server->last_error, NX_EINVAL, "fd is NULL");
     }
     if (!server->listener || server->listener->native_handle() < 0) {
-        return fail_thread(NX_ESTATE, "the server is not listening");
+        return fail(server->last_error, NX_ESTATE, "the server is not listening");
     }
     *fd = server->listener->native_handle();
     return NX_OK;

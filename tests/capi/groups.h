@@ -10,5 +10,6 @@ int run_lifecycle(void);
 int run_server_1thread(void);
 int run_server_2threads(void);
 int run_client_errors(void);
+int run_sockets(void);
 
 #endif

@@ -18,6 +18,7 @@ static const struct {
     {"server_1thread", run_server_1thread},
     {"server_2threads", run_server_2threads},
     {"client_errors", run_client_errors},
+    {"sockets", run_sockets},
 };
 
 #define GROUP_COUNT (sizeof groups / sizeof groups[0])

@@ -592,7 +592,8 @@ NX_EXTERN int nx_socket_server_set_option(nx_socket_server* server, const char* 
                                           const char* value) NX_NOEXCEPT;
 
 /* Binds and listens on host:port (port 0 picks one; "::" takes IPv6 and
- * IPv4). NX_EBIND, NX_ETLS (unusable certificate, key or passphrase).
+ * IPv4). NX_EBIND, NX_EDNS (the host does not resolve), NX_ETLS (unusable
+ * certificate, key or passphrase).
  * Owning thread. */
 NX_EXTERN int nx_socket_server_listen(nx_socket_server* server, const char* host,
                                       int port) NX_NOEXCEPT;
