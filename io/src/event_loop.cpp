@@ -236,7 +236,10 @@ void EventLoop::stop() noexcept {
 
 bool EventLoop::in_loop_thread() const noexcept {
     const std::thread::id owner = loop_thread_.load(std::memory_order_acquire);
-    return owner == std::thread::id{} || owner == std::this_thread::get_id();
+    if (owner == std::thread::id{}) {
+        return !reserved_.load(std::memory_order_acquire);
+    }
+    return owner == std::this_thread::get_id();
 }
 
 void EventLoop::wake() noexcept {

@@ -583,6 +583,11 @@ void WebSocketServer::start() {
     for (std::size_t i = 1; i < impl_->loops.size(); ++i) {
         impl_->loops[i]->listen(Poco::Net::SocketAddress(address.host(), impl_->bound_port), true);
     }
+    // From now on the loops belong to whichever thread runs them: a stop()
+    // or send() from another thread before that is posted, not run here.
+    for (auto& loop : impl_->loops) {
+        loop->loop.reserve();
+    }
     log(LogLevel::info, "listening on {}:{} with {} loop(s)", impl_->config.host, impl_->bound_port,
         impl_->loops.size());
 }

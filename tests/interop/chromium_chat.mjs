@@ -100,12 +100,22 @@ export async function chatPagesTalk(t, port, text) {
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
     `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank',
-  ]);
+  ], { detached: true }); // its own process group: the renderers and zygotes go with it
   t.after(async () => {
     const exited = once(browser, 'exit');
-    browser.kill('SIGKILL');
+    try {
+      process.kill(-browser.pid, 'SIGKILL');
+    } catch {
+      browser.kill('SIGKILL');
+    }
     await exited;
-    rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
+    try {
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+    } catch (error) {
+      // A helper process may still be writing its last files: a leftover
+      // directory in the temporary folder is no test failure.
+      console.warn(`could not remove ${profile}: ${error}`);
+    }
   });
   const [, devtoolsUrl] = await waitFor(browser.stderr, /DevTools listening on (ws:\/\/\S+)/, 'DevTools URL');
   const devtools = new DevTools(devtoolsUrl);

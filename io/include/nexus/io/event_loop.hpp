@@ -144,8 +144,12 @@ public:
     bool stopped() const noexcept { return stopped_.load(std::memory_order_acquire); }
 
     /// True on the thread that last ran the loop (or on any thread before the
-    /// loop first ran).
+    /// loop first ran, unless reserve() was called).
     bool in_loop_thread() const noexcept;
+    /// Says the loop is about to be run by some thread: until it first runs,
+    /// no thread counts as its own, so work from other threads is posted
+    /// instead of racing with the thread that starts it. Any thread.
+    void reserve() noexcept { reserved_.store(true, std::memory_order_release); }
 
     /// The epoll descriptor: readable whenever run_once() has work (a watched
     /// descriptor is ready, a task was posted, stop() was called, or a timer
@@ -188,6 +192,7 @@ private:
     std::atomic<bool> tasks_pending_{false};
     std::atomic<bool> stopped_{false};
     std::atomic<std::thread::id> loop_thread_{};
+    std::atomic<bool> reserved_{false};
 };
 
 } // namespace nexus::io
