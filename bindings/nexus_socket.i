@@ -18,6 +18,7 @@
 
 %{
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,9 @@ typedef struct nx_ids {
     uint64_t *ids;
     size_t count;
 } nx_ids;
+/* nx_bytes where NULL data means "nothing" (PHP null); languages without a
+ * typemap of their own for it get nx_bytes' (an empty string). */
+typedef nx_bytes nx_optional_bytes;
 
 /* The last failure on this thread: the overlay's %exception turns a
  * negative nx_binding_status into the language's error, with this text. */
@@ -84,6 +88,40 @@ static int nx_binding_server_status(NxWsServer *s, int rc) {
 
 static int nx_binding_client_status(NxWsClient *c, int rc) {
     return rc < 0 ? nx_binding_fail(rc, nx_ws_client_last_error(c->handle)) : rc;
+}
+
+/* A plain socket (TCP, TLS, UDP) and a listening server. `handle` is NULL
+ * once a language has handed the socket to a stream of its own (PHP's
+ * NxSocket::stream()); every call then fails with NX_ESTATE. */
+typedef struct NxSocket {
+    nx_socket *handle;
+    char *sender; /* sender of the last receive_from ("ip:port"), owned */
+} NxSocket;
+
+typedef struct NxSocketServer {
+    nx_socket_server *handle;
+    char *peer; /* peer of the last accept ("ip:port"), owned */
+} NxSocketServer;
+
+static int nx_binding_socket_status(NxSocket *s, int rc) {
+    return rc < 0 ? nx_binding_fail(rc, nx_socket_last_error(s->handle)) : rc;
+}
+
+static int nx_binding_socket_server_status(NxSocketServer *s, int rc) {
+    return rc < 0 ? nx_binding_fail(rc, nx_socket_server_last_error(s->handle)) : rc;
+}
+
+/* NX_ESTATE when the socket was handed over or the server closed for good. */
+static int nx_binding_socket_gone(NxSocket *s) {
+    if (s->handle == NULL) {
+        return nx_binding_fail(NX_ESTATE, "the socket was handed over to a stream (or closed)");
+    }
+    return 0;
+}
+
+static void nx_binding_keep(char **slot, const char *text) {
+    free(*slot);
+    *slot = nx_binding_strdup(text);
 }
 
 /* An owned copy of nx_ws_client_info: the C struct points into the server. */
@@ -138,6 +176,7 @@ static void nx_binding_free_client_options(nx_ws_client_options *o) {
 
 typedef int nx_result;
 typedef int nx_count;
+typedef nx_bytes nx_optional_bytes;
 
 /* String members of the option structs own a copy (freed on reassignment
  * and by the destructor), so nothing leaks and nothing dangles. */
@@ -192,6 +231,10 @@ typedef int nx_count;
 %constant int NX_LOG_WARNING = NX_LOG_WARNING;
 %constant int NX_LOG_ERROR = NX_LOG_ERROR;
 %constant int NX_LOG_OFF = NX_LOG_OFF;
+
+%constant int NX_SOCKET_TCP = NX_SOCKET_TCP;
+%constant int NX_SOCKET_UDP = NX_SOCKET_UDP;
+%constant int NX_SOCKET_TLS = NX_SOCKET_TLS;
 
 unsigned int nx_version(void);
 const char *nx_version_string(void);
@@ -528,4 +571,195 @@ typedef struct NxWsClient {
         int rc = nx_ws_client_fd($self->handle, &fd);
         return rc < 0 ? nx_binding_fail(rc, "the client is not connected") : fd;
     }
+}
+
+/* --------------------------------------------------------------- sockets */
+
+/* Timeouts are milliseconds, negative: the socket's default (its "timeout"
+ * option, 30 s unless set). Strings in and out are binary-safe. */
+
+%newobject NxSocketServer::accept;
+%nodefaultctor NxSocket;
+typedef struct NxSocket {
+} NxSocket;
+
+%extend NxSocket {
+    NxSocket(int type) {
+        NxSocket *s = (NxSocket *)calloc(1, sizeof *s);
+        if (s == NULL) {
+            nx_binding_fail(NX_ENOMEM, "out of memory");
+            return NULL;
+        }
+        int rc = nx_socket_new(&s->handle, type);
+        if (nx_binding_fail(rc, nx_last_error()) < 0) {
+            free(s);
+            return NULL;
+        }
+        return s;
+    }
+    ~NxSocket() {
+        nx_socket_free($self->handle);
+        free($self->sender);
+        free($self);
+    }
+    nx_result set_option(const char *name, const char *value) {
+        if (nx_binding_socket_gone($self) < 0) return NX_ESTATE;
+        return nx_binding_socket_status($self, nx_socket_set_option($self->handle, name, value));
+    }
+    nx_result connect(const char *host, int port, int timeout_ms) {
+        if (nx_binding_socket_gone($self) < 0) return NX_ESTATE;
+        return nx_binding_socket_status($self, nx_socket_connect($self->handle, host, port, timeout_ms));
+    }
+    bool is_connected() { return nx_socket_is_connected($self->handle) != 0; }
+    nx_count send(const char *data, size_t size, int timeout_ms) {
+        if (nx_binding_socket_gone($self) < 0) return NX_ESTATE;
+        return nx_binding_socket_status($self, nx_socket_send($self->handle, data, size, timeout_ms));
+    }
+    /* At most max bytes; "" at the end of the stream; NX_ETIMEDOUT. */
+    nx_bytes receive(int max, int timeout_ms) {
+        nx_bytes b = {NULL, 0, 0};
+        if (nx_binding_socket_gone($self) < 0) return b;
+        if (max <= 0) {
+            nx_binding_fail(NX_EINVAL, "receive: the length must be at least 1");
+            return b;
+        }
+        nx_binding_socket_status($self, nx_socket_receive($self->handle, (size_t)max, timeout_ms, &b.data, &b.size));
+        return b;
+    }
+    /* One line with its "\n" (the unterminated rest at the end); NULL once
+     * the stream has ended (NX_ECLOSED is no error here). */
+    nx_optional_bytes read_line(int max, int timeout_ms) {
+        nx_bytes b = {NULL, 0, 0};
+        if (nx_binding_socket_gone($self) < 0) return b;
+        if (max <= 0) {
+            nx_binding_fail(NX_EINVAL, "read_line: the maximum length must be at least 1");
+            return b;
+        }
+        int rc = nx_socket_read_line($self->handle, (size_t)max, timeout_ms, &b.data, &b.size);
+        if (rc == NX_ECLOSED) {
+            b.data = NULL;
+            b.size = 0;
+            return b;
+        }
+        if (nx_binding_socket_status($self, rc) < 0) {
+            b.data = NULL;
+            b.size = 0;
+        } else if (b.data == NULL) {
+            b.data = "";
+        }
+        return b;
+    }
+    nx_bytes read_all(int max, int timeout_ms) {
+        nx_bytes b = {NULL, 0, 0};
+        if (nx_binding_socket_gone($self) < 0) return b;
+        if (max < 0) {
+            nx_binding_fail(NX_EINVAL, "read_all: the maximum length must not be negative");
+            return b;
+        }
+        nx_binding_socket_status($self, nx_socket_read_all($self->handle, (size_t)max, timeout_ms, &b.data, &b.size));
+        return b;
+    }
+    nx_result start_tls(int server_side, int timeout_ms) {
+        if (nx_binding_socket_gone($self) < 0) return NX_ESTATE;
+        return nx_binding_socket_status($self, nx_socket_start_tls($self->handle, server_side, timeout_ms));
+    }
+    nx_result bind(const char *host, int port) {
+        if (nx_binding_socket_gone($self) < 0) return NX_ESTATE;
+        return nx_binding_socket_status($self, nx_socket_bind($self->handle, host, port));
+    }
+    nx_count send_to(const char *host, int port, const char *data, size_t size, int timeout_ms) {
+        if (nx_binding_socket_gone($self) < 0) return NX_ESTATE;
+        return nx_binding_socket_status($self, nx_socket_send_to($self->handle, host, port, data, size, timeout_ms));
+    }
+    /* The next datagram; its sender is last_sender() afterwards. */
+    nx_bytes receive_from(int max, int timeout_ms) {
+        nx_bytes b = {NULL, 0, 0};
+        const char *sender = NULL;
+        if (nx_binding_socket_gone($self) < 0) return b;
+        if (max <= 0) {
+            nx_binding_fail(NX_EINVAL, "receive_from: the length must be at least 1");
+            return b;
+        }
+        if (nx_binding_socket_status($self, nx_socket_receive_from($self->handle, (size_t)max, timeout_ms, &b.data, &b.size, &sender)) == 0) {
+            nx_binding_keep(&$self->sender, sender);
+        }
+        return b;
+    }
+    const char *last_sender() { return $self->sender != NULL ? $self->sender : ""; }
+    const char *peer_address() { return $self->handle != NULL ? nx_socket_peer_address($self->handle) : ""; }
+    const char *local_address() { return $self->handle != NULL ? nx_socket_local_address($self->handle) : ""; }
+    nx_count fd() {
+        int fd = -1;
+        if (nx_binding_socket_gone($self) < 0) return NX_ESTATE;
+        int rc = nx_socket_fd($self->handle, &fd);
+        return rc < 0 ? nx_binding_fail(rc, nx_last_error()) : fd;
+    }
+    nx_result close() {
+        return $self->handle != NULL ? nx_socket_close($self->handle) : NX_OK;
+    }
+}
+
+%nodefaultctor NxSocketServer;
+typedef struct NxSocketServer {
+} NxSocketServer;
+
+%extend NxSocketServer {
+    NxSocketServer(int type) {
+        NxSocketServer *s = (NxSocketServer *)calloc(1, sizeof *s);
+        if (s == NULL) {
+            nx_binding_fail(NX_ENOMEM, "out of memory");
+            return NULL;
+        }
+        int rc = nx_socket_server_new(&s->handle, type);
+        if (nx_binding_fail(rc, nx_last_error()) < 0) {
+            free(s);
+            return NULL;
+        }
+        return s;
+    }
+    ~NxSocketServer() {
+        nx_socket_server_free($self->handle);
+        free($self->peer);
+        free($self);
+    }
+    nx_result set_option(const char *name, const char *value) {
+        return nx_binding_socket_server_status($self, nx_socket_server_set_option($self->handle, name, value));
+    }
+    nx_result listen(const char *host, int port) {
+        return nx_binding_socket_server_status($self, nx_socket_server_listen($self->handle, host, port));
+    }
+    nx_count port() {
+        int rc = nx_socket_server_port($self->handle);
+        return rc < 0 ? nx_binding_fail(rc, nx_last_error()) : rc;
+    }
+    /* A connected socket (its peer is last_peer()), or NULL when none came
+     * within timeout_ms (>= 0). A client that failed its TLS handshake is
+     * an error (NX_ETLS, NX_ECERT) after which the server stays usable. */
+    NxSocket *accept(int timeout_ms) {
+        nx_socket *client = NULL;
+        const char *peer = NULL;
+        int rc = nx_socket_server_accept($self->handle, timeout_ms, &client, &peer);
+        if (rc == NX_ETIMEDOUT) {
+            return NULL;
+        }
+        if (nx_binding_socket_server_status($self, rc) < 0) {
+            return NULL;
+        }
+        NxSocket *s = (NxSocket *)calloc(1, sizeof *s);
+        if (s == NULL) {
+            nx_socket_free(client);
+            nx_binding_fail(NX_ENOMEM, "out of memory");
+            return NULL;
+        }
+        s->handle = client;
+        nx_binding_keep(&$self->peer, peer);
+        return s;
+    }
+    const char *last_peer() { return $self->peer != NULL ? $self->peer : ""; }
+    nx_count fd() {
+        int fd = -1;
+        int rc = nx_socket_server_fd($self->handle, &fd);
+        return rc < 0 ? nx_binding_fail(rc, nx_last_error()) : fd;
+    }
+    nx_result close() { return nx_socket_server_close($self->handle); }
 }

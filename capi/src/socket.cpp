@@ -390,7 +390,9 @@ int nx_socket_receive(nx_socket* socket, std::size_t max, int timeout_ms, const 
             got = socket->stream->receive(max, timeout_of(timeout_ms));
         }
         if (!got) {
-            return fail(socket->last_error, NX_ETIMEDOUT, "nothing arrived within the timeout");
+            return fail(socket->last_error, NX_ETIMEDOUT,
+                        fmt::format("receive from {}: nothing arrived within the timeout",
+                                    nx_socket_peer_address(socket)));
         }
         return hand_out(socket->data, std::move(*got), data, size);
     });
@@ -491,7 +493,9 @@ int nx_socket_receive_from(nx_socket* socket, std::size_t max, int timeout_ms, c
         }
         auto datagram = socket->datagram->receive_from(max, timeout_of(timeout_ms));
         if (!datagram) {
-            return fail(socket->last_error, NX_ETIMEDOUT, "no datagram within the timeout");
+            return fail(socket->last_error, NX_ETIMEDOUT,
+                        fmt::format("receive on {}: no datagram within the timeout",
+                                    nx_socket_local_address(socket)));
         }
         socket->sender = std::move(datagram->sender);
         *sender = socket->sender.c_str();
@@ -678,7 +682,10 @@ int nx_socket_server_accept(nx_socket_server* server, int timeout_ms, nx_socket*
         return fail(server->last_error, NX_ESTATE, "the server is not listening");
     }
     return socket_call(server->last_error, [&]() -> int {
-        auto accepted = server->listener->accept(milliseconds(std::max(timeout_ms, 0)));
+        // Negative: the server's default timeout (the "timeout" option).
+        const milliseconds wait =
+            timeout_ms < 0 ? server->options.accepted.read_timeout : milliseconds(timeout_ms);
+        auto accepted = server->listener->accept(wait);
         if (!accepted) {
             return fail(server->last_error, NX_ETIMEDOUT, "no connection within the timeout");
         }

@@ -6,6 +6,8 @@
 // end, so anything valgrind still finds lost is ours.
 declare(strict_types=1);
 
+use Nexus\Socket\Socket;
+use Nexus\Socket\SocketServer;
 use Nexus\Socket\WebSocket;
 use Nexus\Socket\WebSocketClient;
 
@@ -130,5 +132,105 @@ $c->close();
 unset($c);
 proc_terminate($server[0]);
 wait_for($server);
+
+// ---- sockets: a SocketServer echoing over the $client stream to Python
+$tcp = SocketServer::tcp('127.0.0.1', 0, ['timeout' => 10]);
+$tcp->start();
+$tcpPort = $tcp->getPort();
+$client = spawn(<<<PY
+import socket
+with socket.create_connection(('127.0.0.1', $tcpPort), timeout=10) as s:
+    s.sendall(b'echo\\n')
+    for size in (5, 1500, 70000):
+        data = bytes(range(256)) * (size // 256) + b'x' * (size % 256)
+        s.sendall(data)
+        got = b''
+        while len(got) < size:
+            got += s.recv(65536)
+        assert got == data, (size, len(got))
+    s.sendall(b'line\\n')
+    got = s.recv(100)
+    assert got == b'got line\\n', got
+with socket.create_connection(('127.0.0.1', $tcpPort), timeout=10) as s:
+    s.sendall(b'stop\\n')
+    got = s.recv(100)
+    assert got == b'got stop\\n', got
+PY);
+$tcp->listen(function ($stream, $peer, $server) {
+    stream_set_timeout($stream, 10);
+    $command = fgets($stream);
+    $total = 0;
+    while ($command === "echo\n" && $total < 5 + 1500 + 70000 && !feof($stream)) {
+        $r = [$stream];
+        $w = $e = null;
+        stream_select($r, $w, $e, 10);
+        $data = fread($stream, 1024);
+        if ($data === false || $data === '') {
+            break;
+        }
+        $total += strlen($data);
+        fwrite($stream, $data);
+    }
+    $line = $command === "echo\n" ? fgets($stream) : $command;
+    $server->addClient($stream);
+    $server->send($stream, "got $line");
+    $server->removeClient($stream);
+    if ($line === "stop\n") {
+        $server->stop();
+    }
+});
+check(wait_for($client) === 0, 'the Python client of the SocketServer');
+unset($tcp);
+
+// ---- our Socket against a Python server
+$server = spawn(<<<PY
+import socket, sys
+l = socket.socket()
+l.bind(('127.0.0.1', 0))
+l.listen()
+print(l.getsockname()[1], flush=True)
+c, _ = l.accept()
+req = b''
+while not req.endswith(b'\\n'):
+    req += c.recv(100)
+c.sendall(b'one\\ntwo\\n' + req + b'rest of it')
+c.close()
+PY);
+stream_set_timeout($server[1], 10);
+$pyPort = (int) fgets($server[1]);
+$s = Socket::tcp()->timeout(10)->connect('127.0.0.1', $pyPort);
+$s->send("request\n");
+check($s->readLine() === "one\n" && $s->receive(4) === "two\n", 'readLine and receive');
+check($s->readAll() === "request\nrest of it" && $s->readLine() === null, 'readAll');
+$s->close();
+try {
+    $s->receive();
+} catch (\Nexus\Socket\SocketException) {
+}
+wait_for($server);
+try {
+    Socket::tcp()->connect('127.0.0.1', $pyPort, 2);
+    check(false, 'connected to a closed port');
+} catch (\Nexus\Socket\ConnectionException) {
+}
+$detached = Socket::udp()->bind('127.0.0.1')->detach();
+fclose($detached);
+
+// ---- UDP both ways, and a receive timeout
+$udp = SocketServer::udp('127.0.0.1', 0, ['timeout' => 10]);
+$udp->start();
+$u = Socket::udp()->timeout(10)->connect('127.0.0.1', $udp->getPort());
+$u->send('ping');
+check($udp->receive() === 'ping', 'UDP server receive');
+$udp->send($udp->lastPeer(), 'pong');
+check($u->receive() === 'pong', 'UDP client receive');
+try {
+    $u->timeout(0.05)->receive();
+    check(false, 'a datagram from nowhere');
+} catch (\Nexus\Socket\TimeoutException) {
+}
+$udp->stop();
+unset($udp, $u, $s);
+
 gc_collect_cycles();
 echo "workload done\n";

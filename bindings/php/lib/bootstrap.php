@@ -11,7 +11,7 @@ declare(strict_types=1);
  * themselves. It only registers things; it connects, binds and reads nothing.
  *
  * - an autoloader for Nexus\Socket\ -> src/ (PSR-4);
- * - the global helpers websocket(), env() and config() (helpers.php), each
+ * - the global helpers websocket(), socket() and env() (helpers.php), each
  *   defined only where the application has not defined one of that name.
  *
  * Loading it twice is harmless.

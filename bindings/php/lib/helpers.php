@@ -3,7 +3,7 @@
 declare(strict_types=1);
 
 /*
- * The global helpers the seed documents: websocket() and env().
+ * The global helpers the seed documents: websocket(), socket() and env().
  *
  * Global functions, callable from any namespace. Each is defined only when
  * no function of that name exists yet. build/bin/php-nexus loads this file
@@ -15,6 +15,7 @@ declare(strict_types=1);
  */
 
 use Nexus\Socket\Env;
+use Nexus\Socket\Socket;
 use Nexus\Socket\WebSocket;
 
 if (!function_exists('websocket')) {
@@ -27,6 +28,19 @@ if (!function_exists('websocket')) {
     function websocket(?string $host = null, ?int $port = null, array $options = []): WebSocket
     {
         return new WebSocket($host, $port, $options);
+    }
+}
+
+if (!function_exists('socket')) {
+    /**
+     * A client socket of the type named by text: 'tcp', 'udp', 'ssl' or 'tls'
+     * (as Socket::tcp(), ...; TLS ones start from the SOCKET_SSL_* settings).
+     *
+     * @param array<string, mixed> $options Socket::setOption() names => values
+     */
+    function socket(string $type = 'tcp', array $options = []): Socket
+    {
+        return Socket::create($type, $options);
     }
 }
 
