@@ -831,33 +831,12 @@ class WebSocket
         $this->pending = [];
     }
 
-    /**
-     * Makes SIGINT and SIGTERM stop the server while listen() runs.
-     *
-     * @return \Closure(): void puts the previous handlers back
-     */
+    /** SIGINT and SIGTERM stop the server while listen() runs; returns the undo. */
     private function trapSignals(): \Closure
     {
-        if (!function_exists('pcntl_signal') || !function_exists('pcntl_async_signals')
-            || !function_exists('pcntl_signal_get_handler')) {
-            return static function (): void {
-            };
-        }
-        $async = pcntl_async_signals(true);
-        $previous = [];
-        $stop = function (): void {
+        return StopSignals::trap(function (): void {
             $this->stop();
-        };
-        foreach ([SIGINT, SIGTERM] as $signal) {
-            $previous[$signal] = pcntl_signal_get_handler($signal);
-            pcntl_signal($signal, $stop);
-        }
-        return static function () use ($async, $previous): void {
-            foreach ($previous as $signal => $handler) {
-                pcntl_signal($signal, $handler);
-            }
-            pcntl_async_signals($async);
-        };
+        });
     }
 
     // ---------------------------------------------------------------- helpers
