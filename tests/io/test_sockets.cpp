@@ -251,12 +251,16 @@ TEST(SocketTcp, ReadAllHasALimitAndADeadline) {
 TEST(SocketTcp, PeerResetIsClosed) {
     io::SocketServer server("127.0.0.1", 0);
     ServerThread thread(server, [](io::StreamSocket& c) {
+        // Reset only once the client is surely connected (it has sent a
+        // byte): a reset during connect() would be a different failure.
+        ASSERT_EQ(c.receive(1, 5s), std::optional<std::string>("x"));
         const linger abort{1, 0}; // close with RST
         ::setsockopt(c.native_handle(), SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
         c.close();
     });
     io::StreamSocket client;
     client.connect("127.0.0.1", server.port(), 5s);
+    ASSERT_EQ(client.send("x", 5s), 1U);
     thread.join();
     const auto e = socket_error_of([&] { client.receive(10, 5s); });
     EXPECT_EQ(e.kind(), SocketErrorKind::closed) << e.what();
