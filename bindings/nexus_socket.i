@@ -208,6 +208,7 @@ typedef nx_bytes nx_optional_bytes;
 %constant int NX_ECERT = NX_ECERT;
 %constant int NX_EINTERNAL = NX_EINTERNAL;
 %constant int NX_ETOOBIG = NX_ETOOBIG;
+%constant int NX_ETLSCONFIG = NX_ETLSCONFIG;
 
 %constant int NX_EVENT_NONE = NX_EVENT_NONE;
 %constant int NX_EVENT_CONNECT = NX_EVENT_CONNECT;

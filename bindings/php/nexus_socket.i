@@ -44,6 +44,7 @@ static zend_class_entry *nx_php_exception_for(int status) {
     case NX_EUTF8:
     case NX_ETOOBIG:
     case NX_EURL:
+    case NX_ETLSCONFIG:
         return nx_php_invalid_argument_exception;
     default:
         return nx_php_socket_exception;

@@ -80,7 +80,7 @@ int status_of(nexus::io::SocketErrorKind kind) noexcept {
     case K::invalid_argument:
         return NX_EINVAL;
     case K::tls_config:
-        return NX_ETLS;
+        return NX_ETLSCONFIG;
     case K::too_large:
         return NX_ETOOBIG;
     }

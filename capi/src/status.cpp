@@ -124,6 +124,8 @@ const char* nx_strerror(int status) noexcept {
         return "internal error";
     case NX_ETOOBIG:
         return "message too big";
+    case NX_ETLSCONFIG:
+        return "unusable TLS options";
     default:
         return "unknown status";
     }

@@ -68,10 +68,10 @@ const char* status_name(int status) {
         "NX_ETIMEDOUT (-8)", "NX_EBIND (-9)",         "NX_EURL (-10)",       "NX_EDNS (-11)",
         "NX_EREFUSED (-12)", "NX_EUNREACHABLE (-13)", "NX_EHANDSHAKE (-14)", "NX_EIO (-15)",
         "NX_ECLOSED (-16)",  "NX_ETLS (-17)",         "NX_ECERT (-18)",      "NX_EINTERNAL (-19)",
-        "NX_ETOOBIG (-20)",
+        "NX_ETOOBIG (-20)",  "NX_ETLSCONFIG (-21)",
     };
     static _Thread_local char other[64];
-    if (status <= 0 && status >= -20) {
+    if (status <= 0 && status >= -21) {
         return names[-status];
     }
     if (status == PEER_TIMEOUT) {

@@ -1879,8 +1879,8 @@ static void tls_unusable_options(void** state) {
     /* No certificate at all. */
     nx_socket_server* none = new_server(NX_SOCKET_TLS);
     int rc = nx_socket_server_listen(none, "127.0.0.1", 0);
-    if (rc != NX_ETLS && rc != NX_EINVAL) {
-        SOFT_FAIL("TLS listen without local_cert: expected NX_ETLS or NX_EINVAL, got %s",
+    if (rc != NX_ETLSCONFIG && rc != NX_EINVAL) {
+        SOFT_FAIL("TLS listen without local_cert: expected NX_ETLSCONFIG or NX_EINVAL, got %s",
                   status_name(rc));
     } else {
         expect_contains("the detail", nx_socket_server_last_error(none), "local_cert");
@@ -1890,7 +1890,7 @@ static void tls_unusable_options(void** state) {
     nx_socket_server* missing = new_server(NX_SOCKET_TLS);
     SERVER_SOCK_EXPECT(missing, NX_OK,
                        nx_socket_server_set_option(missing, "local_cert", "/nonexistent/c.pem"));
-    SERVER_FAILS(missing, NX_ETLS, nx_socket_server_listen(missing, "127.0.0.1", 0));
+    SERVER_FAILS(missing, NX_ETLSCONFIG, nx_socket_server_listen(missing, "127.0.0.1", 0));
     expect_contains("the detail", nx_socket_server_last_error(missing), "/nonexistent/c.pem");
     /* A key that is not the certificate's. */
     nx_socket_server* mismatch = new_server(NX_SOCKET_TLS);
@@ -1898,7 +1898,7 @@ static void tls_unusable_options(void** state) {
                        nx_socket_server_set_option(mismatch, "local_cert", certs.server_cert));
     SERVER_SOCK_EXPECT(mismatch, NX_OK,
                        nx_socket_server_set_option(mismatch, "local_pk", certs.other_key));
-    SERVER_FAILS(mismatch, NX_ETLS, nx_socket_server_listen(mismatch, "127.0.0.1", 0));
+    SERVER_FAILS(mismatch, NX_ETLSCONFIG, nx_socket_server_listen(mismatch, "127.0.0.1", 0));
     /* An encrypted key: the wrong passphrase, then the right one. */
     nx_socket_server* enc = new_server(NX_SOCKET_TLS);
     SERVER_SOCK_EXPECT(enc, NX_OK,
@@ -1906,7 +1906,7 @@ static void tls_unusable_options(void** state) {
     SERVER_SOCK_EXPECT(enc, NX_OK,
                        nx_socket_server_set_option(enc, "local_pk", certs.encrypted_key));
     SERVER_SOCK_EXPECT(enc, NX_OK, nx_socket_server_set_option(enc, "passphrase", "wrong"));
-    SERVER_FAILS(enc, NX_ETLS, nx_socket_server_listen(enc, "127.0.0.1", 0));
+    SERVER_FAILS(enc, NX_ETLSCONFIG, nx_socket_server_listen(enc, "127.0.0.1", 0));
     SERVER_SOCK_EXPECT(enc, NX_OK, nx_socket_server_set_option(enc, "passphrase", "secret"));
     SERVER_SOCK_EXPECT(enc, NX_OK, nx_socket_server_listen(enc, "127.0.0.1", 0));
     soft_done();
@@ -1916,7 +1916,7 @@ static void tls_unusable_options(void** state) {
     tcp_server(&port);
     nx_socket* client = new_socket(NX_SOCKET_TLS);
     SOCK_EXPECT(client, NX_OK, nx_socket_set_option(client, "cafile", "/nonexistent/ca.pem"));
-    SOCK_FAILS(client, NX_ETLS, nx_socket_connect(client, "127.0.0.1", port, 2000));
+    SOCK_FAILS(client, NX_ETLSCONFIG, nx_socket_connect(client, "127.0.0.1", port, 2000));
     expect_contains("the detail", nx_socket_last_error(client), "/nonexistent/ca.pem");
     SOFT_STATUS(0, nx_socket_is_connected(client));
     nx_socket_server* plain = tcp_server(&port);
@@ -1926,9 +1926,9 @@ static void tls_unusable_options(void** state) {
     nx_socket* c = accept_one(plain, NULL, 0);
     int64_t t0 = mono_ms();
     rc = nx_socket_start_tls(c, 1, 2000);
-    if (rc != NX_EINVAL && rc != NX_ETLS) {
+    if (rc != NX_EINVAL && rc != NX_ETLSCONFIG) {
         SOFT_FAIL("nx_socket_start_tls as a server without local_cert: expected NX_EINVAL or "
-                  "NX_ETLS, got %s (\"%s\")",
+                  "NX_ETLSCONFIG, got %s (\"%s\")",
                   status_name(rc), nx_socket_last_error(c));
     }
     if (mono_ms() - t0 > 1000) {

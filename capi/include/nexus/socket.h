@@ -77,7 +77,9 @@ enum nx_status {
     NX_ETLS = -17,         /* TLS failed (reserved for the TLS API) */
     NX_ECERT = -18,        /* the peer's certificate was refused (reserved for the TLS API) */
     NX_EINTERNAL = -19,    /* a bug: an unexpected internal failure (the detail says what) */
-    NX_ETOOBIG = -20       /* a message over the configured size limit */
+    NX_ETOOBIG = -20,      /* a message over the configured size limit */
+    NX_ETLSCONFIG = -21    /* unusable TLS options: unreadable certificate or key, wrong
+                              passphrase, key not matching the certificate, bad ciphers */
 };
 
 /* Static text for a status ("invalid argument", ...); "unknown status" for
@@ -464,7 +466,8 @@ NX_EXTERN int nx_ws_client_fd(const nx_ws_client* client, int* fd) NX_NOEXCEPT;
  * peer's certificate: chain, validity or name), NX_ECLOSED (reset, broken
  * pipe), NX_EIO, NX_EBIND, NX_ESTATE (not connected), NX_EINVAL,
  * NX_ETOOBIG; the detail names the step and "host:port". One thread at a
- * time per handle. Host names are resolved with getaddrinfo, whose own
+ * time per handle. NX_ETLSCONFIG for TLS options that cannot be used.
+ * Host names are resolved with getaddrinfo, whose own
  * time is not bounded by the timeout. */
 
 typedef struct nx_socket nx_socket;

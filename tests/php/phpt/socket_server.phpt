@@ -209,5 +209,5 @@ unknown option: Nexus\Socket\InvalidArgumentException (-1): unknown server optio
 bad backlog: Nexus\Socket\InvalidArgumentException (-1): backlog: a positive number
 ssl for udp: Nexus\Socket\InvalidArgumentException (-1): server option ssl: expected an array of TLS options, for a TCP, SSL or TLS server
 tls without certificate: Nexus\Socket\InvalidArgumentException (-1): a TLS server needs local_cert (and local_pk)
-missing certificate file: Nexus\Socket\ConnectionException (-17): cannot load local_cert /nonexistent/cert.pem%s
+missing certificate file: Nexus\Socket\InvalidArgumentException (-21): cannot load local_cert /nonexistent/cert.pem%s
 accept on udp: Nexus\Socket\InvalidArgumentException (-1): accept: a UDP server has no connections; use receive()
