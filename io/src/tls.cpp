@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <memory>
 #include <mutex>
@@ -181,9 +182,16 @@ int passphrase_callback(char* buffer, int size, int, void* userdata) {
 // an empty queue.
 std::string openssl_reason() {
     const unsigned long error = ERR_peek_error();
-    const char* reason = error != 0 ? ERR_reason_error_string(error) : nullptr;
+    std::string reason;
+    if (error != 0 && ERR_SYSTEM_ERROR(error)) {
+        // OpenSSL 3 keeps errno as the reason of system errors (a missing
+        // or unreadable file) and has no string of its own for them.
+        reason = std::strerror(static_cast<int>(ERR_GET_REASON(error)));
+    } else if (const char* text = error != 0 ? ERR_reason_error_string(error) : nullptr) {
+        reason = text;
+    }
     ERR_clear_error();
-    return reason != nullptr ? reason : "unknown error";
+    return reason.empty() ? "unknown error" : reason;
 }
 
 [[noreturn]] void config_error(const std::string& what) {
