@@ -965,7 +965,9 @@ static void slow_reader_cut_off(void** state) {
         fx_pump(fx, 0);
     }
     free(data);
-    if (rc != NX_EQUEUEFULL) {
+    /* With threads > 1 the client's own loop may cut it off first: the
+     * header says later sends then see NX_ECLOSING. */
+    if (rc != NX_EQUEUEFULL && !(fx->opts.threads > 1 && rc == NX_ECLOSING)) {
         fail_msg("after %d sends of 64 KiB to a client that does not read (max_send_queue "
                  "256 KiB): %s, expected NX_EQUEUEFULL",
                  sent, status_name(rc));
