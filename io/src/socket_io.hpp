@@ -24,49 +24,14 @@ struct IoResult {
     int error = 0; // errno when failed
 };
 
-inline IoResult send_some(int fd, const void* data, std::size_t size) noexcept {
+/// Runs a send/recv-like `call` until it is not interrupted, and says what
+/// happened: bytes moved, would-block, end of stream (a 0 from a read), or
+/// the errno of a failure.
+template <typename Call>
+IoResult classified(Call&& call, bool zero_is_end) noexcept {
     for (;;) {
-        const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
-        if (n >= 0) {
-            return {IoStatus::done, static_cast<std::size_t>(n), 0};
-        }
-        if (errno == EINTR) {
-            continue;
-        }
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return {IoStatus::would_block, 0, 0};
-        }
-        return {IoStatus::failed, 0, errno};
-    }
-}
-
-/// Writes `first` then `second` in one system call (gather write).
-inline IoResult send_two(int fd, const void* first, std::size_t first_size, const void* second,
-                         std::size_t second_size) noexcept {
-    iovec parts[2] = {{const_cast<void*>(first), first_size},
-                      {const_cast<void*>(second), second_size}};
-    msghdr message{};
-    message.msg_iov = parts;
-    message.msg_iovlen = 2;
-    for (;;) {
-        const ssize_t n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
-        if (n >= 0) {
-            return {IoStatus::done, static_cast<std::size_t>(n), 0};
-        }
-        if (errno == EINTR) {
-            continue;
-        }
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return {IoStatus::would_block, 0, 0};
-        }
-        return {IoStatus::failed, 0, errno};
-    }
-}
-
-inline IoResult receive_some(int fd, void* data, std::size_t size) noexcept {
-    for (;;) {
-        const ssize_t n = ::recv(fd, data, size, 0);
-        if (n > 0) {
+        const ssize_t n = call();
+        if (n > 0 || (n == 0 && !zero_is_end)) {
             return {IoStatus::done, static_cast<std::size_t>(n), 0};
         }
         if (n == 0) {
@@ -80,6 +45,25 @@ inline IoResult receive_some(int fd, void* data, std::size_t size) noexcept {
         }
         return {IoStatus::failed, 0, errno};
     }
+}
+
+inline IoResult send_some(int fd, const void* data, std::size_t size) noexcept {
+    return classified([&] { return ::send(fd, data, size, MSG_NOSIGNAL); }, false);
+}
+
+/// Writes `first` then `second` in one system call (gather write).
+inline IoResult send_two(int fd, const void* first, std::size_t first_size, const void* second,
+                         std::size_t second_size) noexcept {
+    iovec parts[2] = {{const_cast<void*>(first), first_size},
+                      {const_cast<void*>(second), second_size}};
+    msghdr message{};
+    message.msg_iov = parts;
+    message.msg_iovlen = 2;
+    return classified([&] { return ::sendmsg(fd, &message, MSG_NOSIGNAL); }, false);
+}
+
+inline IoResult receive_some(int fd, void* data, std::size_t size) noexcept {
+    return classified([&] { return ::recv(fd, data, size, 0); }, true);
 }
 
 } // namespace nexus::io::detail
