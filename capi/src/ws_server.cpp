@@ -274,6 +274,24 @@ int check_message(nx_ws_server* s, const char* data, std::size_t size, int opcod
     return NX_OK;
 }
 
+/// subscribe (join) or unsubscribe: the same checks and results.
+int channel_membership(nx_ws_server* server, std::uint64_t client, const char* channel,
+                       std::size_t channel_size, bool join) noexcept {
+    if (server == nullptr) {
+        return fail_thread(NX_EINVAL, "server is NULL");
+    }
+    if (!valid_channel(channel, channel_size)) {
+        return fail(server->last_error, NX_EINVAL,
+                    "a channel name is 1..256 bytes without NUL, CR or LF");
+    }
+    return guard(server->last_error, [&]() -> int {
+        const std::string_view name(channel, channel_size);
+        return status_of(join ? server->server->subscribe(client, name)
+                              : server->server->unsubscribe(client, name),
+                         server->last_error, client);
+    });
+}
+
 #define NX_REQUIRE_SERVER(s)                                                                       \
     do {                                                                                           \
         if ((s) == nullptr) {                                                                      \
@@ -671,29 +689,12 @@ int nx_ws_server_set_user_data(nx_ws_server* server, std::uint64_t client, const
 
 int nx_ws_server_subscribe(nx_ws_server* server, std::uint64_t client, const char* channel,
                            std::size_t channel_size) noexcept {
-    NX_REQUIRE_SERVER(server);
-    if (!valid_channel(channel, channel_size)) {
-        return fail(server->last_error, NX_EINVAL,
-                    "a channel name is 1..256 bytes without NUL, CR or LF");
-    }
-    return guard(server->last_error, [&]() -> int {
-        return status_of(server->server->subscribe(client, std::string_view(channel, channel_size)),
-                         server->last_error, client);
-    });
+    return channel_membership(server, client, channel, channel_size, true);
 }
 
 int nx_ws_server_unsubscribe(nx_ws_server* server, std::uint64_t client, const char* channel,
                              std::size_t channel_size) noexcept {
-    NX_REQUIRE_SERVER(server);
-    if (!valid_channel(channel, channel_size)) {
-        return fail(server->last_error, NX_EINVAL,
-                    "a channel name is 1..256 bytes without NUL, CR or LF");
-    }
-    return guard(server->last_error, [&]() -> int {
-        return status_of(
-            server->server->unsubscribe(client, std::string_view(channel, channel_size)),
-            server->last_error, client);
-    });
+    return channel_membership(server, client, channel, channel_size, false);
 }
 
 int nx_ws_server_publish(nx_ws_server* server, const char* channel, std::size_t channel_size,
