@@ -28,6 +28,9 @@
 using nexus::capi::fail;
 using nexus::capi::fail_thread;
 using nexus::capi::guard;
+using nexus::capi::set_tls_option;
+using nexus::capi::socket_call;
+using nexus::capi::status_of;
 using std::chrono::milliseconds;
 
 struct nx_socket {
@@ -53,51 +56,6 @@ struct nx_socket_server {
 };
 
 namespace {
-
-int status_of(nexus::io::SocketErrorKind kind) noexcept {
-    using K = nexus::io::SocketErrorKind;
-    switch (kind) {
-    case K::dns:
-        return NX_EDNS;
-    case K::refused:
-        return NX_EREFUSED;
-    case K::unreachable:
-        return NX_EUNREACHABLE;
-    case K::timeout:
-        return NX_ETIMEDOUT;
-    case K::tls_handshake:
-        return NX_ETLS;
-    case K::certificate:
-        return NX_ECERT;
-    case K::closed:
-        return NX_ECLOSED;
-    case K::io:
-        return NX_EIO;
-    case K::address_in_use:
-        return NX_EBIND;
-    case K::not_connected:
-        return NX_ESTATE;
-    case K::invalid_argument:
-        return NX_EINVAL;
-    case K::tls_config:
-        return NX_ETLSCONFIG;
-    case K::too_large:
-        return NX_ETOOBIG;
-    }
-    return NX_EINTERNAL;
-}
-
-/// Runs `body` with SocketError turned into its status and detail.
-template <typename Body>
-int socket_call(std::string& slot, Body&& body) noexcept {
-    return guard(slot, [&]() -> int {
-        try {
-            return body();
-        } catch (const nexus::io::SocketError& e) {
-            return fail(slot, status_of(e.kind()), e.what());
-        }
-    });
-}
 
 std::optional<milliseconds> timeout_of(int timeout_ms) {
     if (timeout_ms < 0) {
@@ -615,29 +573,10 @@ int nx_socket_server_set_option(nx_socket_server* server, const char* name,
             server->options.handshake_timeout = ms;
             return NX_OK;
         }
-        if (key.starts_with("sni:")) {
-            // "CERT,KEY[,PASSPHRASE]"
-            const std::string_view text(value);
-            const std::size_t comma = text.find(',');
-            if (key.size() == 4 || comma == std::string_view::npos || comma == 0) {
-                return fail(server->last_error, NX_EINVAL,
-                            "sni:HOST takes \"CERT_FILE,KEY_FILE[,PASSPHRASE]\"");
-            }
-            nexus::io::CertificateFiles files;
-            files.local_cert = std::string(text.substr(0, comma));
-            const std::string_view rest = text.substr(comma + 1);
-            const std::size_t second = rest.find(',');
-            files.local_pk = std::string(rest.substr(0, second));
-            if (second != std::string_view::npos) {
-                files.passphrase = std::string(rest.substr(second + 1));
-            }
-            server->tls.SNI_server_certs[std::string(key.substr(4))] = std::move(files);
-            return NX_OK;
-        }
         if (set_stream_option(server->options.accepted, key, value)) {
             return NX_OK;
         }
-        if (server->tls.set(key, value)) {
+        if (set_tls_option(server->tls, key, value)) {
             return NX_OK;
         }
         return fail(server->last_error, NX_EINVAL, fmt::format("unknown server option '{}'", key));

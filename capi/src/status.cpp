@@ -43,6 +43,64 @@ int status_of(io::SendResult result, std::string& slot, std::uint64_t client) no
     return fail(slot, NX_EINTERNAL, "unexpected operation result");
 }
 
+int status_of(io::SocketErrorKind kind) noexcept {
+    using K = io::SocketErrorKind;
+    switch (kind) {
+    case K::dns:
+        return NX_EDNS;
+    case K::refused:
+        return NX_EREFUSED;
+    case K::unreachable:
+        return NX_EUNREACHABLE;
+    case K::timeout:
+        return NX_ETIMEDOUT;
+    case K::tls_handshake:
+        return NX_ETLS;
+    case K::certificate:
+        return NX_ECERT;
+    case K::closed:
+        return NX_ECLOSED;
+    case K::io:
+        return NX_EIO;
+    case K::address_in_use:
+        return NX_EBIND;
+    case K::not_connected:
+        return NX_ESTATE;
+    case K::invalid_argument:
+        return NX_EINVAL;
+    case K::tls_config:
+        return NX_ETLSCONFIG;
+    case K::too_large:
+        return NX_ETOOBIG;
+    }
+    return NX_EINTERNAL;
+}
+
+bool set_tls_option(io::TlsOptions& tls, std::string_view name, std::string_view value) {
+    if (name.starts_with("sni:")) {
+        // "CERT,KEY[,PASSPHRASE]"
+        const std::size_t comma = value.find(',');
+        if (name.size() == 4 || comma == std::string_view::npos || comma == 0) {
+            throw std::invalid_argument("sni:HOST takes \"CERT_FILE,KEY_FILE[,PASSPHRASE]\"");
+        }
+        io::CertificateFiles files;
+        files.local_cert = std::string(value.substr(0, comma));
+        const std::string_view rest = value.substr(comma + 1);
+        const std::size_t second = rest.find(',');
+        files.local_pk = std::string(rest.substr(0, second));
+        if (second != std::string_view::npos) {
+            files.passphrase = std::string(rest.substr(second + 1));
+        }
+        tls.SNI_server_certs[std::string(name.substr(4))] = std::move(files);
+        return true;
+    }
+    try {
+        return tls.set(name, value);
+    } catch (const io::SocketError& e) {
+        throw std::invalid_argument(e.what()); // a bad boolean
+    }
+}
+
 std::vector<std::string> split_list(const char* text) {
     std::vector<std::string> out;
     if (text == nullptr) {

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "nexus/io/socket_error.hpp"
+#include "nexus/io/tls.hpp"
 #include "nexus/io/websocket_server.hpp"
 #include "nexus/socket.h"
 
@@ -58,6 +60,27 @@ int guard(std::string& slot, Body&& body) noexcept {
 
 /// The status of an io operation's result, with its detail in `slot`.
 int status_of(io::SendResult result, std::string& slot, std::uint64_t client) noexcept;
+
+/// The status of a socket or TLS failure.
+int status_of(io::SocketErrorKind kind) noexcept;
+
+/// guard() that also turns io::SocketError into its status and message.
+template <typename Body>
+int socket_call(std::string& slot, Body&& body) noexcept {
+    return guard(slot, [&]() -> int {
+        try {
+            return body();
+        } catch (const io::SocketError& e) {
+            return fail(slot, status_of(e.kind()), e.what());
+        }
+    });
+}
+
+/// Sets TLS option `name` from text: a TlsOptions name (PHP's `ssl`
+/// context), or "sni:HOST" = "CERT_FILE,KEY_FILE[,PASSPHRASE]" for one more
+/// server certificate chosen by SNI. False for an unknown name; throws
+/// std::invalid_argument for a bad value.
+bool set_tls_option(io::TlsOptions& tls, std::string_view name, std::string_view value);
 
 /// Valid opcodes for messages: NX_OPCODE_TEXT or NX_OPCODE_BINARY.
 inline bool is_message_opcode(int opcode) noexcept {

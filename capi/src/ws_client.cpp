@@ -49,6 +49,12 @@ int status_of(nexus::io::ConnectError kind) {
         return NX_EHANDSHAKE;
     case ConnectError::io:
         return NX_EIO;
+    case ConnectError::tls:
+        return NX_ETLS;
+    case ConnectError::certificate:
+        return NX_ECERT;
+    case ConnectError::tls_config:
+        return NX_ETLSCONFIG;
     }
     return NX_EINTERNAL;
 }
@@ -189,6 +195,25 @@ void nx_ws_client_free(nx_ws_client* client) noexcept {
 
 const char* nx_ws_client_last_error(const nx_ws_client* client) noexcept {
     return client == nullptr ? "client is NULL" : client->last_error.c_str();
+}
+
+int nx_ws_client_set_tls_option(nx_ws_client* client, const char* name,
+                                const char* value) noexcept {
+    NX_REQUIRE_CLIENT(client);
+    if (name == nullptr || value == nullptr) {
+        return fail(client->last_error, NX_EINVAL, "name or value is NULL");
+    }
+    if (client->connection) {
+        return fail(client->last_error, NX_ESTATE, "TLS options are set before connecting");
+    }
+    return guard(client->last_error, [&]() -> int {
+        if (std::string_view(name).starts_with("sni:") ||
+            !nexus::capi::set_tls_option(client->options.tls, name, value)) {
+            return fail(client->last_error, NX_EINVAL,
+                        fmt::format("unknown TLS option '{}'", name));
+        }
+        return NX_OK;
+    });
 }
 
 int nx_ws_client_connect(nx_ws_client* client, const char* url) noexcept {

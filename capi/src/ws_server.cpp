@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <unordered_set>
 
@@ -46,7 +47,8 @@ struct nx_ws_server {
     int notify_fd = -1; // threads > 1: readable while events wait
     std::unique_ptr<nexus::capi::EventQueue> events;
     std::unique_ptr<nexus::io::WebSocketServer> server;
-    std::thread runner; // threads > 1: runs the loops
+    std::optional<nexus::io::TlsOptions> tls; // what nx_ws_server_set_tls_option set so far
+    std::thread runner;                       // threads > 1: runs the loops
     std::atomic<bool> runner_done{false};
     std::atomic<bool> wake_requested{false};
     std::atomic<bool> stop_requested{false};
@@ -406,12 +408,33 @@ const char* nx_ws_server_last_error(const nx_ws_server* server) noexcept {
     return server == nullptr ? "server is NULL" : server->last_error.c_str();
 }
 
+int nx_ws_server_set_tls_option(nx_ws_server* server, const char* name,
+                                const char* value) noexcept {
+    NX_REQUIRE_SERVER(server);
+    if (name == nullptr || value == nullptr) {
+        return fail(server->last_error, NX_EINVAL, "name or value is NULL");
+    }
+    if (server->state != ServerState::created || server->stop_requested.load()) {
+        return fail(server->last_error, NX_ESTATE, "TLS options are set before the server starts");
+    }
+    return guard(server->last_error, [&]() -> int {
+        nexus::io::TlsOptions tls = server->tls.value_or(nexus::io::TlsOptions{});
+        if (!nexus::capi::set_tls_option(tls, name, value)) {
+            return fail(server->last_error, NX_EINVAL,
+                        fmt::format("unknown TLS option '{}'", name));
+        }
+        server->server->set_tls(tls);
+        server->tls = std::move(tls);
+        return NX_OK;
+    });
+}
+
 int nx_ws_server_start(nx_ws_server* server) noexcept {
     NX_REQUIRE_SERVER(server);
     if (server->state != ServerState::created || server->stop_requested.load()) {
         return fail(server->last_error, NX_ESTATE, "the server was already started or stopped");
     }
-    return guard(server->last_error, [&]() -> int {
+    return nexus::capi::socket_call(server->last_error, [&]() -> int {
         try {
             server->server->start();
         } catch (const Poco::Exception& e) {
@@ -739,6 +762,7 @@ int nx_ws_server_get_stats(const nx_ws_server* server, nx_ws_server_stats* stats
     stats->dropped_protocol_error = dropped(DropReason::protocol_error);
     stats->dropped_server_stopping = dropped(DropReason::server_stopping);
     stats->dropped_pending_limit = dropped(DropReason::pending_limit);
+    stats->dropped_tls_handshake = dropped(DropReason::tls_handshake);
     return NX_OK;
 }
 

@@ -151,6 +151,32 @@ void ServerConfig::apply_environment(const std::map<std::string, std::string>& e
             bad_value("WEBSOCKET_LOG_LEVEL", *v, "trace, debug, info, warning, error or off");
         }
     }
+    // TLS: a certificate turns it on; an empty one turns it off. The key and
+    // passphrase only mean something with a certificate.
+    if (const auto* v = get("WEBSOCKET_TLS_CERT")) {
+        if (v->empty()) {
+            tls.reset();
+        } else {
+            if (!tls) {
+                tls.emplace();
+            }
+            tls->local_cert = *v;
+        }
+    }
+    for (const auto& [name, field] :
+         {std::pair{"WEBSOCKET_TLS_KEY", &TlsOptions::local_pk},
+          std::pair{"WEBSOCKET_TLS_PASSPHRASE", &TlsOptions::passphrase}}) {
+        if (const auto* v = get(name)) {
+            if (!tls && !v->empty()) {
+                // (Never the value: it may be a passphrase.)
+                throw std::invalid_argument(std::string(name) +
+                                            " is set but WEBSOCKET_TLS_CERT is not");
+            }
+            if (tls) {
+                (*tls).*field = *v;
+            }
+        }
+    }
 }
 
 std::map<std::string, std::string> parse_dotenv(const std::string& text) {

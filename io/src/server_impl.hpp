@@ -22,10 +22,12 @@
 #include "nexus/core/handshake.hpp"
 #include "nexus/io/event_loop.hpp"
 #include "nexus/io/websocket_server.hpp"
+#include "socket_io.hpp"
 
 namespace nexus::io::detail {
 
 class Loop;
+class TlsContext;
 
 /// One message encoded once for many recipients: the plain frame, and the
 /// compressed frame per compressor window size in use (index 8..15).
@@ -108,11 +110,14 @@ union Late {
 
 /// One accepted TCP connection: its handshake, then its WebSocket.
 ///
+/// Transport: plain TCP here; TlsSession overrides the transport hooks
+/// (receive, transmit, ...) to run the same connection over TLS.
+///
 /// Memory: an idle WebSocket is this one object (the core connection is a
 /// member, its configuration shared per loop) plus its request head. What
 /// only the opening needs (the parser, the response, bytes parked while the
 /// hook decides) is a separate part, freed once the 101 is written.
-class Session final : public EventLoop::Watcher {
+class Session : public EventLoop::Watcher {
 public:
     enum class Phase : std::uint8_t {
         handshake, // reading the HTTP request
@@ -125,7 +130,7 @@ public:
     /// Takes over `fd` (a connected, non-blocking socket): closes it on
     /// destruction, and at once when the constructor throws.
     Session(Loop& loop, int fd, ClientId id, const PeerAddress& peer);
-    ~Session();
+    virtual ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
@@ -167,6 +172,35 @@ public:
     /// Guarded by the registry's lock once connected() (see ClientRecord).
     ClientRecord client;
 
+protected:
+    // The transport, called on the loop thread. Plain TCP by default.
+    /// Reads at most `size` bytes.
+    virtual IoResult receive(void* data, std::size_t size) noexcept;
+    /// Writes at most `size` bytes. After would_block the same bytes (or
+    /// more after them) are what is written next (OpenSSL's retry rule).
+    virtual IoResult transmit(const void* data, std::size_t size) noexcept;
+    /// Writes `first` then `second` (a frame header and its payload), in
+    /// one system call where the transport can; bytes counted across both.
+    virtual IoResult transmit_two(std::span<const std::uint8_t> first,
+                                  std::span<const std::uint8_t> second) noexcept;
+    /// Whether large messages are worth writing from the caller's buffer
+    /// (transmit_two) rather than copied into the queue first.
+    virtual bool writes_directly() const noexcept { return true; }
+    /// Whether a read that filled `got` of `asked` bytes may leave more to
+    /// read now (plain TCP: only when it filled the buffer).
+    virtual bool more_input(std::size_t got, std::size_t asked) const noexcept;
+    /// Bytes the transport holds already, which no poll event announces.
+    virtual bool buffered_input() const noexcept { return false; }
+    /// The transport needs the socket writable before reading can go on.
+    virtual bool read_wants_write() const noexcept { return false; }
+    /// What a failed read or write meant, for on_error.
+    virtual std::string describe(const IoResult& failure) const;
+    /// Ends the transport before the descriptor closes (TLS: close_notify).
+    virtual void end_transport() noexcept {}
+
+    void mark_dirty();
+    Loop& loop_;
+
 private:
     struct Opening;
 
@@ -179,7 +213,6 @@ private:
     void serve_http();
     void on_websocket_data(std::span<std::uint8_t> data);
     void dispatch_events();
-    void mark_dirty();
     /// After a message was queued: schedules the write, enforces the limit.
     SendResult queued();
     /// Writes a large message without copying it when nothing is queued;
@@ -195,7 +228,6 @@ private:
     std::string_view close_reason() const noexcept;
 
     // Ordered to leave little padding: an idle server holds one per client.
-    Loop& loop_;
     ClientId id_;
     std::unique_ptr<Opening> opening_;          // until the handshake's answer is written
     std::unique_ptr<std::string> close_reason_; // what on_disconnect reports; null: empty
@@ -350,6 +382,8 @@ struct WebSocketServer::Impl {
 
     ServerConfig config;
     ServerHandler& handler;
+    /// Made by start() from config.tls; null for plain ws://.
+    std::unique_ptr<detail::TlsContext> tls;
     std::vector<std::unique_ptr<detail::Loop>> loops;
     std::vector<std::thread> threads;
     std::atomic<ClientId> next_id{1};

@@ -10,6 +10,8 @@
 #include <algorithm>
 
 #include "server_impl.hpp"
+#include "tls_context.hpp"
+#include "tls_session.hpp"
 
 namespace nexus::io::detail {
 namespace {
@@ -104,7 +106,12 @@ void Loop::on_ready(int /*events*/) {
         // The session owns the descriptor from here on (and closes it if
         // it cannot be made).
         // Watched by now: the loop's table holds it from here on.
-        static_cast<void>(new Session(*this, fd, id, peer));
+        if (server.tls) {
+            static_cast<void>(
+                new TlsSession(*this, fd, id, peer, server.tls->context()->sslContext()));
+        } else {
+            static_cast<void>(new Session(*this, fd, id, peer));
+        }
         ++session_count_;
     }
 }

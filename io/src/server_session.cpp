@@ -152,21 +152,29 @@ void Session::on_ready(int events) {
     if ((events & EventLoop::writable) != 0) {
         flush();
     }
-    if ((events & (EventLoop::readable | EventLoop::failed)) != 0 && phase_ != Phase::finished) {
+    const bool resumes_read = (events & EventLoop::writable) != 0 && read_wants_write();
+    if (((events & (EventLoop::readable | EventLoop::failed)) != 0 || resumes_read) &&
+        phase_ != Phase::finished) {
         read_available();
     }
 }
 
 void Session::read_available() {
     std::uint8_t* buffer = loop_.read_buffer.get();
-    for (int i = 0; i < k_reads_per_wakeup && phase_ != Phase::finished && !eof_; ++i) {
-        const IoResult r = receive_some(fd_, buffer, Loop::k_read_buffer_size);
+    // Bytes a TLS transport holds already raise no poll event: they are read
+    // now, past the per-wakeup bound.
+    for (int i = 0;
+         (i < k_reads_per_wakeup || buffered_input()) && phase_ != Phase::finished && !eof_; ++i) {
+        const IoResult r = receive(buffer, Loop::k_read_buffer_size);
         if (r.status == IoStatus::would_block) {
+            if (read_wants_write()) {
+                mark_dirty(); // flush() watches for writability
+            }
             return;
         }
         if (r.status == IoStatus::failed && connected_) {
             // A reset ends the connection as if the peer vanished (1006).
-            loop_.server.handler.on_error(id_, std::string("read: ") + std::strerror(r.error));
+            loop_.server.handler.on_error(id_, "read: " + describe(r));
         }
         const std::size_t n = r.bytes;
         if (r.status != IoStatus::done) {
@@ -208,7 +216,7 @@ void Session::read_available() {
         case Phase::finished:
             return;
         }
-        if (n < Loop::k_read_buffer_size) {
+        if (!more_input(n, Loop::k_read_buffer_size)) {
             return; // the socket is drained (level-triggered poll wakes us again)
         }
     }
@@ -515,13 +523,16 @@ bool Session::send_direct(std::span<const std::uint8_t> data, bool binary) {
     // A large message with nothing queued before it goes from the caller's
     // buffer to the socket in one gather write; only what the socket does
     // not take is copied into the queue.
+    if (!writes_directly()) {
+        return false;
+    }
     std::uint8_t header[core::k_max_frame_header_size];
     const std::size_t header_size = ws_.value.direct_frame_header(
         binary ? core::Opcode::binary : core::Opcode::text, data, header);
     if (header_size == 0) {
         return false;
     }
-    const IoResult r = send_two(fd_, header, header_size, data.data(), data.size());
+    const IoResult r = transmit_two({header, header_size}, data);
     if (r.status == IoStatus::failed) {
         finish(1006, "connection lost");
         return true;
@@ -667,7 +678,7 @@ void Session::flush() {
         core::ByteBuffer& response = opening_->response;
         std::size_t& pos = opening_->response_pos;
         while (pos < response.size()) {
-            const IoResult r = send_some(fd_, response.data() + pos, response.size() - pos);
+            const IoResult r = transmit(response.data() + pos, response.size() - pos);
             if (r.status == IoStatus::failed) {
                 finish(1006, "connection lost");
                 return;
@@ -691,7 +702,7 @@ void Session::flush() {
     if (http_done && has_ws_) {
         while (ws_.value.wants_write()) {
             const auto out = ws_.value.data_to_send();
-            const IoResult r = send_some(fd_, out.data(), out.size());
+            const IoResult r = transmit(out.data(), out.size());
             if (r.status == IoStatus::failed) {
                 finish(1006, "connection lost");
                 return;
@@ -707,7 +718,7 @@ void Session::flush() {
         }
         active_ = true;
     }
-    const bool pending = !http_done || (has_ws_ && ws_.value.wants_write());
+    const bool pending = !http_done || (has_ws_ && ws_.value.wants_write()) || read_wants_write();
     if (pending != write_watched_) {
         write_watched_ = pending;
         loop_.loop.modify(fd_, EventLoop::readable | (pending ? EventLoop::writable : 0));
@@ -739,8 +750,32 @@ void Session::finish(std::uint16_t code, std::string_view reason) {
 }
 
 void Session::close_socket() noexcept {
+    end_transport();
     loop_.loop.unwatch(fd_);
     ::close(fd_);
+}
+
+// ---------------------------------------------------------------- transport
+
+IoResult Session::receive(void* data, std::size_t size) noexcept {
+    return receive_some(fd_, data, size);
+}
+
+IoResult Session::transmit(const void* data, std::size_t size) noexcept {
+    return send_some(fd_, data, size);
+}
+
+IoResult Session::transmit_two(std::span<const std::uint8_t> first,
+                               std::span<const std::uint8_t> second) noexcept {
+    return send_two(fd_, first.data(), first.size(), second.data(), second.size());
+}
+
+bool Session::more_input(std::size_t got, std::size_t asked) const noexcept {
+    return got == asked;
+}
+
+std::string Session::describe(const IoResult& failure) const {
+    return std::strerror(failure.error);
 }
 
 void Session::set_close(std::uint16_t code, std::string_view reason) {

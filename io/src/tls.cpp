@@ -178,22 +178,6 @@ int passphrase_callback(char* buffer, int size, int, void* userdata) {
     return static_cast<int>(passphrase->size());
 }
 
-// The first reason in OpenSSL's error queue (the most specific one), then
-// an empty queue.
-std::string openssl_reason() {
-    const unsigned long error = ERR_peek_error();
-    std::string reason;
-    if (error != 0 && ERR_SYSTEM_ERROR(error)) {
-        // OpenSSL 3 keeps errno as the reason of system errors (a missing
-        // or unreadable file) and has no string of its own for them.
-        reason = std::strerror(static_cast<int>(ERR_GET_REASON(error)));
-    } else if (const char* text = error != 0 ? ERR_reason_error_string(error) : nullptr) {
-        reason = text;
-    }
-    ERR_clear_error();
-    return reason.empty() ? "unknown error" : reason;
-}
-
 [[noreturn]] void config_error(const std::string& what) {
     throw SocketError(SocketErrorKind::tls_config, what + ": " + openssl_reason());
 }
@@ -366,6 +350,22 @@ Poco::Net::Context::Ptr make_context(const TlsOptions& o, TlsRole role, bool ver
 }
 
 } // namespace
+
+// The first reason in OpenSSL's error queue (the most specific one), then
+// an empty queue.
+std::string openssl_reason() {
+    const unsigned long error = ERR_peek_error();
+    std::string reason;
+    if (error != 0 && ERR_SYSTEM_ERROR(error)) {
+        // OpenSSL 3 keeps errno as the reason of system errors (a missing
+        // or unreadable file) and has no string of its own for them.
+        reason = std::strerror(static_cast<int>(ERR_GET_REASON(error)));
+    } else if (const char* text = error != 0 ? ERR_reason_error_string(error) : nullptr) {
+        reason = text;
+    }
+    ERR_clear_error();
+    return reason.empty() ? "unknown error" : reason;
+}
 
 TlsContext::TlsContext(const TlsOptions& options, TlsRole role) : options_(options), role_(role) {
     if (role == TlsRole::server && options.local_cert.empty()) {

@@ -68,6 +68,10 @@ private:
     bool was_pending_ = false;
 };
 
+/// The first reason in OpenSSL's error queue (the most specific one), or
+/// "unknown error"; empties the queue.
+std::string openssl_reason();
+
 /// The SocketError a Poco exception from TLS I/O means (reset → closed).
 [[noreturn]] void throw_tls_io_error(const std::exception& e, const std::string& what);
 

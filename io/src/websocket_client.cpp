@@ -1,8 +1,5 @@
 #include "nexus/io/websocket_client.hpp"
 
-#include <Poco/Net/NetException.h>
-#include <Poco/Net/SocketAddress.h>
-#include <Poco/Net/StreamSocket.h>
 #include <openssl/rand.h>
 
 #include <charconv>
@@ -10,7 +7,10 @@
 
 #include "nexus/core/connection.hpp"
 #include "nexus/core/handshake.hpp"
+#include "nexus/core/http.hpp"
 #include "nexus/core/utf8.hpp"
+#include "nexus/io/socket_error.hpp"
+#include "nexus/io/stream_socket.hpp"
 
 namespace nexus::io {
 namespace {
@@ -23,22 +23,26 @@ void random_bytes(std::span<std::uint8_t> out) {
     }
 }
 
-Poco::Timespan as_timespan(Clock::duration d) {
-    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
-    return Poco::Timespan(us > 0 ? us : 0);
-}
-
 } // namespace
 
 std::optional<WsUrl> WsUrl::parse(std::string_view url) {
-    constexpr std::string_view scheme = "ws://";
-    if (url.size() <= scheme.size() || url.substr(0, scheme.size()) != scheme) {
+    WsUrl out;
+    const auto has_scheme = [url](std::string_view scheme) {
+        return url.size() > scheme.size() &&
+               core::ascii_iequals(url.substr(0, scheme.size()), scheme);
+    };
+    std::string_view rest;
+    if (has_scheme("wss://")) {
+        out.secure = true;
+        out.port = 443;
+        rest = url.substr(6);
+    } else if (has_scheme("ws://")) {
+        rest = url.substr(5);
+    } else {
         return std::nullopt;
     }
-    std::string_view rest = url.substr(scheme.size());
     const auto slash = rest.find_first_of("/?");
     std::string_view authority = rest.substr(0, slash);
-    WsUrl out;
     out.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
     if (out.target[0] == '?') {
         out.target.insert(0, "/");
@@ -81,22 +85,42 @@ std::optional<WsUrl> WsUrl::parse(std::string_view url) {
 }
 
 struct WebSocketClient::Impl {
-    Poco::Net::StreamSocket socket;
+    StreamSocket socket;
+    std::chrono::milliseconds send_timeout{30'000};
     std::unique_ptr<core::Connection> connection;
     std::string subprotocol;
     std::deque<ClientMessage> pending;
     std::vector<std::uint8_t> buffer = std::vector<std::uint8_t>(64 * 1024);
     bool closed = false;
 
+    /// Writes what the connection queued. Throws std::runtime_error when
+    /// the connection broke or the peer did not read for send_timeout.
     void flush() {
         while (connection->wants_write()) {
             const auto out = connection->data_to_send();
-            const int n = socket.sendBytes(out.data(), static_cast<int>(out.size()));
-            if (n <= 0) {
-                throw std::runtime_error("connection lost while sending");
+            std::size_t n = 0;
+            try {
+                n = socket.send({reinterpret_cast<const char*>(out.data()), out.size()},
+                                send_timeout);
+            } catch (const SocketError& e) {
+                throw std::runtime_error(std::string("connection lost while sending: ") + e.what());
             }
-            connection->consume(static_cast<std::size_t>(n));
+            // A short write leaves the tail queued: with TLS it must be
+            // what is written next, and it is.
+            connection->consume(n);
+            if (n < out.size()) {
+                throw std::runtime_error("timed out sending: the server does not read");
+            }
         }
+    }
+
+    /// Up to a buffer of bytes by `deadline`: the count, 0 at the end of
+    /// the stream, nullopt on timeout. Throws SocketError.
+    std::optional<std::size_t> read(Clock::time_point deadline) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        return socket.receive_into({reinterpret_cast<char*>(buffer.data()), buffer.size()},
+                                   std::max(left, std::chrono::milliseconds(0)));
     }
 
     void drain_events() {
@@ -129,40 +153,58 @@ struct WebSocketClient::Impl {
     }
 };
 
+namespace {
+
+ConnectError connect_error_of(SocketErrorKind kind) noexcept {
+    switch (kind) {
+    case SocketErrorKind::dns:
+        return ConnectError::dns;
+    case SocketErrorKind::refused:
+        return ConnectError::refused;
+    case SocketErrorKind::unreachable:
+        return ConnectError::unreachable;
+    case SocketErrorKind::timeout:
+        return ConnectError::timeout;
+    case SocketErrorKind::tls_handshake:
+        return ConnectError::tls;
+    case SocketErrorKind::certificate:
+        return ConnectError::certificate;
+    case SocketErrorKind::tls_config:
+        return ConnectError::tls_config;
+    case SocketErrorKind::invalid_argument:
+        return ConnectError::bad_url;
+    default:
+        return ConnectError::io;
+    }
+}
+
+} // namespace
+
 WebSocketClient::WebSocketClient(std::string_view url, const ClientOptions& options)
     : impl_(std::make_unique<Impl>()) {
     const auto parsed = WsUrl::parse(url);
     if (!parsed) {
-        throw ClientError(ConnectError::bad_url, "not a ws:// URL: " + std::string(url));
+        throw ClientError(ConnectError::bad_url, "not a ws:// or wss:// URL: " + std::string(url));
     }
     const std::string where = parsed->host + ":" + std::to_string(parsed->port);
     const auto deadline = Clock::now() + options.connect_timeout;
-    Poco::Net::SocketAddress address;
-    try {
-        address = Poco::Net::SocketAddress(parsed->host, parsed->port);
-    } catch (const Poco::Exception& e) {
-        throw ClientError(ConnectError::dns,
-                          "cannot resolve " + parsed->host + ": " + e.displayText());
+    impl_->send_timeout = options.send_timeout;
+    if (parsed->secure) {
+        impl_->socket = StreamSocket(options.tls);
     }
     try {
-        impl_->socket.connect(address, as_timespan(deadline - Clock::now()));
-    } catch (const Poco::TimeoutException&) {
-        throw ClientError(ConnectError::timeout,
-                          "timed out connecting to " + where + " after " +
-                              std::to_string(options.connect_timeout.count()) + " ms");
-    } catch (const Poco::Net::ConnectionRefusedException&) {
-        throw ClientError(ConnectError::refused, "connection refused by " + where);
-    } catch (const Poco::Net::NetException& e) {
-        const bool unreachable = e.code() == ENETUNREACH || e.code() == EHOSTUNREACH;
-        throw ClientError(unreachable ? ConnectError::unreachable : ConnectError::io,
-                          "cannot connect to " + where + ": " + e.displayText());
+        impl_->socket.connect(parsed->host, parsed->port, options.connect_timeout);
+    } catch (const SocketError& e) {
+        // io's messages already say the step and where ("connection refused
+        // by 127.0.0.1:9", "certificate ... does not match ...").
+        throw ClientError(connect_error_of(e.kind()), e.what());
     }
-    impl_->socket.setNoDelay(true);
 
     core::ClientConfig config;
     const bool ipv6 = parsed->host.find(':') != std::string::npos;
-    config.host = (ipv6 ? "[" + parsed->host + "]" : parsed->host) +
-                  (parsed->port == 80 ? "" : ":" + std::to_string(parsed->port));
+    config.host =
+        (ipv6 ? "[" + parsed->host + "]" : parsed->host) +
+        (parsed->port == (parsed->secure ? 443 : 80) ? "" : ":" + std::to_string(parsed->port));
     config.target = parsed->target;
     config.subprotocols = options.subprotocols;
     config.origin = options.origin;
@@ -180,24 +222,26 @@ WebSocketClient::WebSocketClient(std::string_view url, const ClientOptions& opti
     }
     std::size_t consumed = 0;
     std::size_t leftover_at = 0;
-    int received = 0;
+    std::size_t received = 0;
     try {
-        impl_->socket.sendBytes(handshake.request().data(),
-                                static_cast<int>(handshake.request().size()));
+        const auto& request = handshake.request();
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (impl_->socket.send({reinterpret_cast<const char*>(request.data()), request.size()},
+                               std::max(left, std::chrono::milliseconds(0))) < request.size()) {
+            throw SocketError(SocketErrorKind::timeout, "");
+        }
         for (;;) {
-            const auto left = deadline - Clock::now();
-            if (left <= Clock::duration::zero()) {
-                throw Poco::TimeoutException();
+            const auto n = impl_->read(deadline);
+            if (!n) {
+                throw SocketError(SocketErrorKind::timeout, "");
             }
-            impl_->socket.setReceiveTimeout(as_timespan(left));
-            received = impl_->socket.receiveBytes(impl_->buffer.data(),
-                                                  static_cast<int>(impl_->buffer.size()));
-            if (received <= 0) {
+            if (*n == 0) {
                 throw ClientError(ConnectError::io,
                                   "connection closed by " + where + " during the handshake");
             }
-            const auto status = handshake.receive_data(
-                {impl_->buffer.data(), static_cast<std::size_t>(received)}, consumed);
+            received = *n;
+            const auto status = handshake.receive_data({impl_->buffer.data(), received}, consumed);
             if (status == core::ParseStatus::failed) {
                 const int http_status = handshake.status_code();
                 std::string message = "handshake with " + where +
@@ -213,11 +257,12 @@ WebSocketClient::WebSocketClient(std::string_view url, const ClientOptions& opti
                 break;
             }
         }
-    } catch (const Poco::TimeoutException&) {
-        throw ClientError(ConnectError::timeout,
-                          "timed out waiting for the handshake from " + where);
-    } catch (const Poco::Exception& e) {
-        throw ClientError(ConnectError::io, "handshake with " + where + ": " + e.displayText());
+    } catch (const SocketError& e) {
+        if (e.kind() == SocketErrorKind::timeout) {
+            throw ClientError(ConnectError::timeout,
+                              "timed out waiting for the handshake from " + where);
+        }
+        throw ClientError(ConnectError::io, "handshake with " + where + ": " + e.what());
     }
     impl_->subprotocol = std::string(handshake.subprotocol());
 
@@ -238,20 +283,15 @@ WebSocketClient::WebSocketClient(std::string_view url, const ClientOptions& opti
         }
     }
     impl_->connection = std::make_unique<core::Connection>(std::move(cc));
-    if (static_cast<std::size_t>(received) > leftover_at) {
+    if (received > leftover_at) {
         impl_->connection->receive_data(
-            {impl_->buffer.data() + leftover_at, static_cast<std::size_t>(received) - leftover_at});
+            {impl_->buffer.data() + leftover_at, received - leftover_at});
         impl_->drain_events();
         impl_->flush();
     }
 }
 
-WebSocketClient::~WebSocketClient() {
-    try {
-        impl_->socket.close();
-    } catch (...) {
-    }
-}
+WebSocketClient::~WebSocketClient() = default; // the socket closes itself
 
 void WebSocketClient::send_text(std::string_view text) {
     const core::Error e = impl_->connection->send_text(text);
@@ -296,26 +336,23 @@ void WebSocketClient::close(std::uint16_t code, std::string_view reason) {
 
 std::optional<ClientMessage> WebSocketClient::receive(std::chrono::milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;
+    // A zero timeout still reads what has arrived (a host that polled the
+    // descriptor calls it so); a read that finds nothing ends the wait.
     while (impl_->pending.empty() && !impl_->closed) {
-        const auto left = deadline - Clock::now();
-        if (left <= Clock::duration::zero()) {
-            return std::nullopt;
-        }
-        int n = 0;
+        std::optional<std::size_t> n;
         try {
-            impl_->socket.setReceiveTimeout(as_timespan(left));
-            n = impl_->socket.receiveBytes(impl_->buffer.data(),
-                                           static_cast<int>(impl_->buffer.size()));
-        } catch (const Poco::TimeoutException&) {
-            return std::nullopt;
-        } catch (const Poco::Exception&) {
-            n = 0;
+            n = impl_->read(deadline);
+        } catch (const SocketError&) {
+            n = 0; // a reset ends the connection like a close without a frame (1006)
         }
-        if (n <= 0) {
+        if (!n) {
+            return std::nullopt;
+        }
+        if (*n == 0) {
             impl_->closed = true;
             impl_->connection->receive_eof();
         } else {
-            impl_->connection->receive_data({impl_->buffer.data(), static_cast<std::size_t>(n)});
+            impl_->connection->receive_data({impl_->buffer.data(), *n});
         }
         impl_->drain_events();
         try {
@@ -337,7 +374,7 @@ bool WebSocketClient::is_open() const noexcept {
 }
 
 int WebSocketClient::native_handle() const noexcept {
-    return impl_->socket.impl()->sockfd();
+    return impl_->socket.native_handle();
 }
 
 const std::string& WebSocketClient::subprotocol() const noexcept {

@@ -13,6 +13,7 @@
 #include "nexus/core/http.hpp"
 #include "nexus/core/utf8.hpp"
 #include "server_impl.hpp"
+#include "tls_context.hpp"
 
 namespace nexus::io {
 namespace {
@@ -572,6 +573,14 @@ WebSocketServer::~WebSocketServer() {
 }
 
 void WebSocketServer::start() {
+    if (impl_->started.load()) {
+        return;
+    }
+    // Certificates are loaded before the port opens: a server that cannot
+    // speak TLS never accepts a connection.
+    if (impl_->config.tls) {
+        impl_->tls = std::make_unique<detail::TlsContext>(*impl_->config.tls, TlsRole::server);
+    }
     if (impl_->started.exchange(true)) {
         return;
     }
@@ -590,6 +599,13 @@ void WebSocketServer::start() {
     }
     log(LogLevel::info, "listening on {}:{} with {} loop(s)", impl_->config.host, impl_->bound_port,
         impl_->loops.size());
+}
+
+void WebSocketServer::set_tls(TlsOptions options) {
+    if (impl_->started.load()) {
+        throw std::logic_error("TLS options are set before the server starts");
+    }
+    impl_->config.tls = std::move(options);
 }
 
 std::uint16_t WebSocketServer::port() const noexcept {

@@ -1997,6 +1997,127 @@ static void tls_handshake_timeout(void** state) {
     assert_int_equal(nx_socket_is_connected(client), 0);
 }
 
+/* ---------------------------------------------------------------- wss:// */
+
+/* A wss:// server (two loops: it runs without being polled while our
+ * client connects on this thread) with the test CA's certificate. */
+static nx_ws_server* wss_server(int* port) {
+    need_certs();
+    nx_ws_server_options o;
+    EXPECT_STATUS(NX_OK, nx_ws_server_options_init(&o, NX_WS_SERVER_OPTIONS_VERSION));
+    o.host = "127.0.0.1";
+    o.port = 0;
+    o.threads = 2;
+    o.log_level = NX_LOG_OFF;
+    nx_ws_server* s = NULL;
+    EXPECT_STATUS(NX_OK, nx_ws_server_new(&s, &o));
+    EXPECT_STATUS(NX_EINVAL, nx_ws_server_set_tls_option(s, "no_such_option", "1"));
+    EXPECT_STATUS(NX_EINVAL, nx_ws_server_set_tls_option(s, NULL, "1"));
+    EXPECT_STATUS(NX_EINVAL, nx_ws_server_set_tls_option(s, "allow_self_signed", "maybe"));
+    EXPECT_STATUS(NX_OK, nx_ws_server_set_tls_option(s, "local_cert", certs.server_cert));
+    EXPECT_STATUS(NX_OK, nx_ws_server_set_tls_option(s, "local_pk", certs.server_key));
+    EXPECT_STATUS(NX_OK, nx_ws_server_start(s));
+    EXPECT_STATUS(NX_ESTATE, nx_ws_server_set_tls_option(s, "local_pk", certs.server_key));
+    *port = nx_ws_server_port(s);
+    assert_true(*port > 0);
+    return s;
+}
+
+/* Polls `s` until an event of `kind` (bounded). */
+static nx_ws_event wss_wait_server(nx_ws_server* s, int kind) {
+    nx_ws_event e;
+    const int64_t deadline = mono_ms() + WAIT_MS;
+    while (mono_ms() < deadline) {
+        EXPECT_STATUS(NX_OK, nx_ws_server_poll(s, 100, &e));
+        if (e.kind == kind) {
+            return e;
+        }
+    }
+    fail_msg("no %s event from the wss server within %d ms", kind_name(kind), WAIT_MS);
+    return e;
+}
+
+static void wss_server_and_client(void** state) {
+    (void)state;
+    int port = 0;
+    nx_ws_server* s = wss_server(&port);
+    char url[64];
+    snprintf(url, sizeof url, "wss://localhost:%d/tls", port);
+
+    nx_ws_client* c = NULL;
+    EXPECT_STATUS(NX_OK, nx_ws_client_new(&c, NULL));
+    EXPECT_STATUS(NX_EINVAL, nx_ws_client_set_tls_option(c, "sni:x", "a,b"));
+    EXPECT_STATUS(NX_EINVAL, nx_ws_client_set_tls_option(c, "no_such_option", "1"));
+    EXPECT_STATUS(NX_OK, nx_ws_client_set_tls_option(c, "cafile", certs.ca));
+    if (nx_ws_client_connect(c, url) != NX_OK) {
+        fail_msg("wss connect: %s", nx_ws_client_last_error(c));
+    }
+    EXPECT_STATUS(NX_ESTATE, nx_ws_client_set_tls_option(c, "cafile", certs.ca));
+    const nx_ws_event connected = wss_wait_server(s, NX_EVENT_CONNECT);
+    static const char hello[] = "over TLS\0with a NUL";
+    EXPECT_STATUS(NX_OK, nx_ws_server_send(s, connected.client, hello, sizeof hello - 1,
+                                           NX_OPCODE_BINARY));
+    nx_ws_event e;
+    EXPECT_STATUS(NX_OK, nx_ws_client_poll(c, WAIT_MS, &e));
+    assert_int_equal(e.kind, NX_EVENT_MESSAGE);
+    assert_int_equal(e.size, sizeof hello - 1);
+    assert_memory_equal(e.data, hello, sizeof hello - 1);
+    EXPECT_STATUS(NX_OK, nx_ws_client_send(c, "back", 4, NX_OPCODE_TEXT));
+    e = wss_wait_server(s, NX_EVENT_MESSAGE);
+    assert_int_equal(e.size, 4);
+    assert_memory_equal(e.data, "back", 4);
+    nx_ws_client_free(c);
+
+    /* Without the CA the certificate is refused, and the detail says why. */
+    EXPECT_STATUS(NX_OK, nx_ws_client_new(&c, NULL));
+    EXPECT_STATUS(NX_ECERT, nx_ws_client_connect(c, url));
+    if (strstr(nx_ws_client_last_error(c), "certificate") == NULL) {
+        fail_msg("NX_ECERT detail: %s", nx_ws_client_last_error(c));
+    }
+    nx_ws_client_free(c);
+
+    /* A ws:// client on the wss:// port fails. The server counts both
+     * failed TLS handshakes (the refused certificate ended with the
+     * client's alert). */
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d/", port);
+    EXPECT_STATUS(NX_OK, nx_ws_client_new(&c, NULL));
+    const int plain = nx_ws_client_connect(c, url);
+    if (plain != NX_EIO && plain != NX_EHANDSHAKE) {
+        fail_msg("ws:// to a wss:// port: %s (%s)", status_name(plain),
+                 nx_ws_client_last_error(c));
+    }
+    nx_ws_client_free(c);
+    nx_ws_server_stats stats = {.version = NX_WS_SERVER_STATS_VERSION};
+    const int64_t deadline = mono_ms() + WAIT_MS;
+    do {
+        nx_ws_server_poll(s, 10, &e);
+        EXPECT_STATUS(NX_OK, nx_ws_server_get_stats(s, &stats));
+    } while (stats.dropped_tls_handshake < 2 && mono_ms() < deadline);
+    assert_int_equal(stats.dropped_tls_handshake, 2);
+    nx_ws_server_free(s);
+}
+
+static void wss_unusable_certificate(void** state) {
+    (void)state;
+    need_certs();
+    nx_ws_server_options o;
+    EXPECT_STATUS(NX_OK, nx_ws_server_options_init(&o, NX_WS_SERVER_OPTIONS_VERSION));
+    o.host = "127.0.0.1";
+    o.port = 0;
+    o.log_level = NX_LOG_OFF;
+    nx_ws_server* s = NULL;
+    EXPECT_STATUS(NX_OK, nx_ws_server_new(&s, &o));
+    EXPECT_STATUS(NX_OK, nx_ws_server_set_tls_option(s, "local_cert", certs.server_cert));
+    EXPECT_STATUS(NX_OK, nx_ws_server_set_tls_option(s, "local_pk", certs.encrypted_key));
+    EXPECT_STATUS(NX_OK, nx_ws_server_set_tls_option(s, "passphrase", "wrong"));
+    EXPECT_STATUS(NX_ETLSCONFIG, nx_ws_server_start(s));
+    if (nx_ws_server_last_error(s)[0] == '\0') {
+        fail_msg("NX_ETLSCONFIG without a detail");
+    }
+    assert_int_equal(nx_ws_server_port(s) > 0, 0);
+    nx_ws_server_free(s);
+}
+
 #define T(test) cmocka_unit_test_teardown(test, release_tracked)
 
 int run_sockets(void) {
@@ -2037,6 +2158,8 @@ int run_sockets(void) {
         T(tls_unusable_options),
         T(tls_server_rejects_bad_clients),
         T(tls_handshake_timeout),
+        T(wss_server_and_client),
+        T(wss_unusable_certificate),
     };
     return cmocka_run_group_tests_name("sockets", tests, make_certificates, remove_certificates);
 }

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import time
 
-PORT_LINE = re.compile(rb"ws://[^:]+:(\d+)")
+PORT_LINE = re.compile(rb"(wss?)://[^:]+:(\d+)")
 
 
 class NexusProcess:
@@ -36,8 +36,8 @@ class NexusProcess:
             self.output += chunk
             match = PORT_LINE.search(self.output)
             if match:
-                self.port = int(match.group(1))
-                self.url = "ws://127.0.0.1:%d/" % self.port
+                self.port = int(match.group(2))
+                self.url = "%s://127.0.0.1:%d/" % (match.group(1).decode(), self.port)
                 return
 
     def terminate(self, timeout=15.0):

@@ -16,7 +16,7 @@ namespace nexus::tool {
 namespace {
 
 constexpr const char* k_usage =
-    "usage: nexus-socket connect [options] ws://HOST[:PORT][/PATH]\n"
+    "usage: nexus-socket connect [options] ws[s]://HOST[:PORT][/PATH]\n"
     "Sends each line of standard input as a text message and prints what arrives.\n\n"
     "  --host ADDR --port N     build the URL from these instead (path /)\n"
     "  --echo                   send every message back until the server closes\n"
@@ -24,6 +24,8 @@ constexpr const char* k_usage =
     "  --header 'Name: value'   add a request header\n"
     "  --deflate                offer permessage-deflate\n"
     "  --timeout S              connect timeout in seconds (default 10)\n"
+    "  --cafile FILE            wss://: trust the CAs in FILE (default: the system's)\n"
+    "  --insecure               wss://: accept any certificate (tests only)\n"
     "  --help                   this text\n";
 
 int run_echo(io::WebSocketClient& client) {
@@ -93,8 +95,8 @@ int run_interactive(io::WebSocketClient& client) {
 } // namespace
 
 int connect_command(const std::vector<std::string>& args) {
-    const Options options(args, {"host", "port", "subprotocol", "header", "timeout"},
-                          {"help", "echo", "deflate"});
+    const Options options(args, {"host", "port", "subprotocol", "header", "timeout", "cafile"},
+                          {"help", "echo", "deflate", "insecure"});
     if (options.has("help")) {
         std::printf("%s", k_usage);
         return 0;
@@ -106,9 +108,14 @@ int connect_command(const std::vector<std::string>& args) {
         url = "ws://" + options.get("host", "127.0.0.1") + ":" +
               std::to_string(options.get_uint("port", 0, 1, 65535)) + "/";
     } else {
-        throw UsageError("give one ws:// URL (or --host and --port)");
+        throw UsageError("give one ws:// or wss:// URL (or --host and --port)");
     }
     io::ClientOptions client_options;
+    client_options.tls.cafile = options.get("cafile", "");
+    if (options.has("insecure")) {
+        client_options.tls.verify_peer = false;
+        client_options.tls.verify_peer_name = false;
+    }
     client_options.connect_timeout = std::chrono::milliseconds(
         static_cast<std::int64_t>(options.get_seconds("timeout", 10) * 1000));
     client_options.permessage_deflate = options.has("deflate");

@@ -58,7 +58,8 @@ int echo_command(const std::vector<std::string>& args) {
     io::WebSocketServer instance(config, handler);
     handler.attach(instance);
     return run_until_signal(instance, config, [&config](std::uint16_t port) {
-        std::printf("echo server listening on ws://%s:%u/\n", config.host.c_str(), port);
+        std::printf("echo server listening on %s://%s:%u/\n", config.tls ? "wss" : "ws",
+                    config.host.c_str(), port);
     });
 }
 

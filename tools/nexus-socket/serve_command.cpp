@@ -81,8 +81,10 @@ int serve_command(const std::vector<std::string>& args) {
     io::WebSocketServer instance(config, handler);
     handler.attach(instance);
     return run_until_signal(instance, config, [&config](std::uint16_t port) {
-        std::printf("WebSocket chat server running on ws://%s:%u (page: http://%s:%u/)\n",
-                    config.host.c_str(), port, config.host.c_str(), port);
+        const bool tls = config.tls.has_value();
+        std::printf("WebSocket chat server running on %s://%s:%u (page: %s://%s:%u/)\n",
+                    tls ? "wss" : "ws", config.host.c_str(), port, tls ? "https" : "http",
+                    config.host.c_str(), port);
     });
 }
 

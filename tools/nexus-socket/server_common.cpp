@@ -9,6 +9,7 @@
 #include <Poco/Exception.h>
 
 #include "commands.hpp"
+#include "nexus/io/socket_error.hpp"
 
 namespace nexus::tool {
 
@@ -29,7 +30,10 @@ std::set<std::string> server_valued_options(const std::set<std::string>& extra) 
                                 "env-file",
                                 "subprotocols",
                                 "allowed-origins",
-                                "handshake-timeout"};
+                                "handshake-timeout",
+                                "tls-cert",
+                                "tls-key",
+                                "tls-passphrase"};
     names.insert(extra.begin(), extra.end());
     return names;
 }
@@ -58,7 +62,12 @@ const char* server_options_help() {
            "  --deflate / --no-deflate permessage-deflate on or off\n"
            "  --static-dir DIR         serve files of DIR to plain HTTP GETs\n"
            "  --log-level L            trace|debug|info|warning|error|off\n"
-           "  --env-file FILE          .env file to read (default ./.env)\n";
+           "  --env-file FILE          .env file to read (default ./.env)\n"
+           "  --tls-cert FILE          serve wss:// (and https) with this PEM certificate\n"
+           "                           chain (WEBSOCKET_TLS_CERT); the key may be in it\n"
+           "  --tls-key FILE           its PEM private key (WEBSOCKET_TLS_KEY)\n"
+           "  --tls-passphrase TEXT    of an encrypted key (WEBSOCKET_TLS_PASSPHRASE;\n"
+           "                           prefer the variable: arguments are visible to ps)\n";
 }
 
 io::ServerConfig server_config_from(const Options& o) {
@@ -129,6 +138,21 @@ io::ServerConfig server_config_from(const Options& o) {
     if (o.has("log-level") && !io::parse_log_level(o.get("log-level", ""), c.log_level)) {
         throw UsageError("--log-level must be trace, debug, info, warning, error or off");
     }
+    if (o.has("tls-cert")) {
+        if (!c.tls) {
+            c.tls.emplace();
+        }
+        c.tls->local_cert = o.get("tls-cert", "");
+    }
+    for (const char* name : {"tls-key", "tls-passphrase"}) {
+        if (o.has(name) && !c.tls) {
+            throw UsageError(std::string("--") + name + " needs --tls-cert");
+        }
+    }
+    if (c.tls) {
+        c.tls->local_pk = o.get("tls-key", c.tls->local_pk);
+        c.tls->passphrase = o.get("tls-passphrase", c.tls->passphrase);
+    }
     return c;
 }
 
@@ -154,6 +178,9 @@ int run_until_signal(io::WebSocketServer& server, const io::ServerConfig& config
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     try {
         server.start();
+    } catch (const io::SocketError& e) { // certificates (TLS is set up before listening)
+        std::fprintf(stderr, "nexus-socket: %s\n", e.what());
+        return 1;
     } catch (const Poco::Exception& e) {
         std::fprintf(stderr, "nexus-socket: cannot listen on %s:%u: %s\n", config.host.c_str(),
                      config.port, e.displayText().c_str());

@@ -74,8 +74,8 @@ enum nx_status {
     NX_EHANDSHAKE = -14,   /* the peer answered, but not with a valid WebSocket handshake */
     NX_EIO = -15,          /* the connection broke */
     NX_ECLOSED = -16,      /* the connection is closed */
-    NX_ETLS = -17,         /* TLS failed (reserved for the TLS API) */
-    NX_ECERT = -18,        /* the peer's certificate was refused (reserved for the TLS API) */
+    NX_ETLS = -17,         /* the TLS handshake failed */
+    NX_ECERT = -18,        /* the peer's certificate was refused */
     NX_EINTERNAL = -19,    /* a bug: an unexpected internal failure (the detail says what) */
     NX_ETOOBIG = -20,      /* a message over the configured size limit */
     NX_ETLSCONFIG = -21    /* unusable TLS options: unreadable certificate or key, wrong
@@ -211,7 +211,21 @@ NX_EXTERN void nx_ws_server_free(nx_ws_server* server) NX_NOEXCEPT;
  * the next call on it. Owning thread. */
 NX_EXTERN const char* nx_ws_server_last_error(const nx_ws_server* server) NX_NOEXCEPT;
 
-/* Binds and listens. NX_EBIND (the detail names the address and the
+/* Before start: turns on TLS (wss://, and https for static files) and sets
+ * one TLS option by the name and meaning of PHP's `ssl` context, as
+ * nx_socket_set_option takes them: "local_cert" (required; PEM, with the
+ * key unless "local_pk" is given), "local_pk", "passphrase", "ciphers",
+ * "verify_peer" (ask clients for certificates, checked against "cafile" /
+ * "capath"), "allow_self_signed", and "sni:HOST" = "CERT_FILE,KEY_FILE
+ * [,PASSPHRASE]" for one more certificate chosen by SNI. Files are read by
+ * nx_ws_server_start. NX_EINVAL for an unknown name or a bad value,
+ * NX_ESTATE once started. Owning thread. */
+NX_EXTERN int nx_ws_server_set_tls_option(nx_ws_server* server, const char* name,
+                                          const char* value) NX_NOEXCEPT;
+
+/* Loads the TLS certificates when TLS is on, then binds and listens.
+ * NX_ETLSCONFIG (a certificate or key that cannot be used: the detail says
+ * which and why), NX_EBIND (the detail names the address and the
  * reason), NX_ESTATE when already started or stopped. With threads > 1 the
  * loops start on threads of their own; with 1 nothing runs until poll.
  * Owning thread. */
@@ -367,6 +381,7 @@ typedef struct nx_ws_server_stats {
     uint64_t dropped_protocol_error;
     uint64_t dropped_server_stopping;
     uint64_t dropped_pending_limit;
+    uint64_t dropped_tls_handshake; /* wss://: TLS handshakes that failed */
 } nx_ws_server_stats;
 
 /* Fills *stats. NX_EINVAL for NULL or a version this library does not
@@ -409,11 +424,24 @@ NX_EXTERN void nx_ws_client_free(nx_ws_client* client) NX_NOEXCEPT;
  * the next call on it. Owning thread. */
 NX_EXTERN const char* nx_ws_client_last_error(const nx_ws_client* client) NX_NOEXCEPT;
 
+/* Before connect: one TLS option for wss:// URLs, by the name and meaning
+ * of PHP's `ssl` context (see nx_socket_set_option): "verify_peer",
+ * "verify_peer_name", "allow_self_signed", "cafile", "capath", "peer_name",
+ * "SNI_enabled", "local_cert", "local_pk", "passphrase", "ciphers". By
+ * default the server's certificate is checked against the system's CAs and
+ * must name the host. NX_EINVAL for an unknown name or a bad value,
+ * NX_ESTATE once connected. Owning thread. */
+NX_EXTERN int nx_ws_client_set_tls_option(nx_ws_client* client, const char* name,
+                                          const char* value) NX_NOEXCEPT;
+
 /* Resolves, connects and completes the handshake to `url`
- * (ws://host[:port][/path][?query]) within connect_timeout_ms. NX_EURL,
- * NX_EDNS, NX_EREFUSED, NX_EUNREACHABLE, NX_ETIMEDOUT, NX_EHANDSHAKE (see
- * nx_ws_client_http_status()), NX_EIO, NX_ESTATE when already connected.
- * The detail says which step failed and where. Owning thread; blocks it. */
+ * (ws:// or wss://host[:port][/path][?query]; wss:// defaults to port 443)
+ * within connect_timeout_ms. NX_EURL, NX_EDNS, NX_EREFUSED,
+ * NX_EUNREACHABLE, NX_ETIMEDOUT, NX_ETLS (the TLS handshake failed),
+ * NX_ECERT (the server's certificate was refused), NX_ETLSCONFIG,
+ * NX_EHANDSHAKE (see nx_ws_client_http_status()), NX_EIO, NX_ESTATE when
+ * already connected. The detail says which step failed and where. Owning
+ * thread; blocks it. */
 NX_EXTERN int nx_ws_client_connect(nx_ws_client* client, const char* url) NX_NOEXCEPT;
 
 /* The HTTP status of a refused handshake (0 when there was none). Owning

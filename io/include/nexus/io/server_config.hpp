@@ -6,11 +6,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "nexus/core/deflate.hpp"
 #include "nexus/io/log.hpp"
+#include "nexus/io/tls.hpp"
 
 namespace nexus::io {
 
@@ -75,6 +77,14 @@ struct ServerConfig {
     std::string static_dir;
 
     LogLevel log_level = LogLevel::warning;
+
+    /// TLS (wss://, and https for the static files) when set: options with
+    /// the names and meanings of PHP's `ssl` context (tls.hpp); a server
+    /// needs local_cert, with the key in it or in local_pk
+    /// (WEBSOCKET_TLS_CERT, WEBSOCKET_TLS_KEY, WEBSOCKET_TLS_PASSPHRASE).
+    /// Unusable files fail WebSocketServer::start() with SocketError
+    /// tls_config.
+    std::optional<TlsOptions> tls;
 
     /// Applies the variables above from `env` (names as in the comments)
     /// over the current values. Throws std::invalid_argument naming the

@@ -1,4 +1,5 @@
-// A WebSocket client (ws://) on a Poco socket, driven by the calling thread:
+// A WebSocket client (ws:// and wss://) on a StreamSocket, driven by the
+// calling thread:
 // connect, send, and receive with a timeout. The host decides when to wait,
 // which is what a C API, PHP and conformance clients need.
 //
@@ -16,17 +17,22 @@
 #include <utility>
 #include <vector>
 
+#include "nexus/io/tls.hpp"
+
 namespace nexus::io {
 
 /// Why connecting failed.
 enum class ConnectError : int {
-    bad_url = 1,     // not ws://host[:port][/path][?query]
+    bad_url = 1,     // not ws:// or wss://host[:port][/path][?query]
     dns = 2,         // the host name does not resolve
     refused = 3,     // nothing listens there
     unreachable = 4, // no route
     timeout = 5,     // no answer within connect_timeout
     handshake = 6,   // the server answered, but not with a valid 101
     io = 7,          // the connection broke during the handshake
+    tls = 8,         // wss://: the TLS handshake failed
+    certificate = 9, // wss://: the server's certificate was refused (chain, validity, name)
+    tls_config = 10, // wss://: unusable TLS options (unreadable CA or client certificate file)
 };
 
 class ClientError : public std::runtime_error {
@@ -50,6 +56,12 @@ struct ClientOptions {
     bool permessage_deflate = false;
     std::uint64_t max_message_size = 16 * 1024 * 1024;
     bool auto_pong = true;
+    /// For wss://: PHP's `ssl` context options (tls.hpp). By default the
+    /// certificate is verified against the system's CAs and must name the
+    /// host.
+    TlsOptions tls;
+    /// How long one send may wait for a peer that does not read.
+    std::chrono::milliseconds send_timeout{30'000};
 };
 
 struct ClientMessage {
@@ -58,13 +70,14 @@ struct ClientMessage {
     std::uint16_t close_code = 0; // close: 1005 without code, 1006 without close frame
 };
 
-/// A parsed ws:// URL.
+/// A parsed ws:// or wss:// URL.
 struct WsUrl {
     std::string host;
-    std::uint16_t port = 80;
+    std::uint16_t port = 80;  // 443 for wss:// unless given
     std::string target = "/"; // path and query
-    /// Parses ws://host[:port][/path][?query] and [IPv6] hosts; nullopt when
-    /// malformed.
+    bool secure = false;      // wss://
+    /// Parses ws[s]://host[:port][/path][?query] (the scheme in any case)
+    /// and [IPv6] hosts; nullopt when malformed.
     static std::optional<WsUrl> parse(std::string_view url);
 };
 

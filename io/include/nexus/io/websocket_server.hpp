@@ -81,6 +81,7 @@ enum class DropReason : int {
     protocol_error,
     server_stopping,
     pending_limit, // too many connections still in their handshake
+    tls_handshake, // wss:// only: the TLS handshake failed (not TLS, no shared cipher, ...)
     count_,
 };
 
@@ -137,9 +138,14 @@ public:
     WebSocketServer(const WebSocketServer&) = delete;
     WebSocketServer& operator=(const WebSocketServer&) = delete;
 
-    /// Binds and listens. Throws std::system_error / Poco::Exception with the
+    /// Loads the TLS certificates (ServerConfig::tls), then binds and
+    /// listens. Throws SocketError (tls_config) for certificates or keys
+    /// that cannot be used, std::system_error / Poco::Exception with the
     /// address when the port cannot be had.
     void start();
+    /// Replaces ServerConfig::tls: wss:// with these options. Before start()
+    /// only (std::logic_error after).
+    void set_tls(TlsOptions options);
     /// The bound port (after start()).
     std::uint16_t port() const noexcept;
 
