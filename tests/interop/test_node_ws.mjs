@@ -2,10 +2,14 @@
 // implementation, with node's own test runner.
 //
 // Usage: node --test test_node_ws.mjs   (NEXUS_SOCKET=path/to/nexus-socket)
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import WebSocket from 'ws';
 
 const binary = process.env.NEXUS_SOCKET;
@@ -19,12 +23,37 @@ function start(...args) {
     const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error('no port: ' + out)); }, 10000);
     proc.stdout.on('data', (chunk) => {
       out += chunk;
-      const m = out.match(/ws:\/\/[^:]+:(\d+)/);
-      if (m) { clearTimeout(timer); resolve({ proc, url: `ws://127.0.0.1:${m[1]}/` }); }
+      const m = out.match(/(wss?):\/\/[^:]+:(\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        // wss://: the name the test certificate carries.
+        const host = m[1] === 'wss' ? 'localhost' : '127.0.0.1';
+        resolve({ proc, url: `${m[1]}://${host}:${m[2]}/` });
+      }
     });
     proc.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
   });
 }
+
+/** A test CA and a certificate it signs for localhost, made with the openssl command. */
+function makeCertificates() {
+  const dir = mkdtempSync(join(tmpdir(), 'nexus-node-wss-'));
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  writeFileSync(join(dir, 'san.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  for (const step of [
+    ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=nexus test CA'],
+    ['req', '-new', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost'],
+    ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', '9',
+      '-days', '2', '-out', 'server.pem', '-extfile', 'san.cnf'],
+  ]) {
+    execFileSync('openssl', step, { cwd: dir, stdio: 'pipe' });
+  }
+  return { dir, ca: join(dir, 'ca.pem'), cert: join(dir, 'server.pem'), key: join(dir, 'server.key') };
+}
+
+const certs = makeCertificates();
+after(() => rmSync(certs.dir, { recursive: true, force: true }));
+const tlsArgs = ['--tls-cert', certs.cert, '--tls-key', certs.key];
 
 async function open(url, options = {}) {
   const ws = new WebSocket(url, options);
@@ -164,3 +193,69 @@ for (const deflate of [false, true]) {
     assert.equal(status, 0);
   });
 }
+
+for (const deflate of [false, true]) {
+  test(`wss:// echo ${deflate ? 'with' : 'without'} permessage-deflate: text, binary, 4 MiB`, async (t) => {
+    const server = await start('echo', ...tlsArgs, ...(deflate ? ['--deflate'] : []));
+    t.after(() => server.proc.kill('SIGKILL'));
+    assert.match(server.url, /^wss:/);
+    const ws = await open(server.url, { ca: readFileSync(certs.ca), perMessageDeflate: deflate,
+                                        maxPayload: 1 << 24 });
+    for (const message of ['hello over TLS', 'κόσμε 🎉', 'c'.repeat(70000)]) {
+      ws.send(message);
+      assert.equal((await nextMessage(ws)).data.toString('utf8'), message);
+    }
+    const big = Buffer.alloc(4 << 20);
+    for (let i = 0; i < big.length; i++) big[i] = i % 251;
+    ws.send(big);
+    const { data, isBinary } = await nextMessage(ws);
+    assert.equal(isBinary, true);
+    assert.ok(Buffer.from(data).equals(big));
+    ws.close(1000);
+    const [code] = await once(ws, 'close');
+    assert.equal(code, 1000);
+  });
+}
+
+test('wss://: a client that does not trust the certificate is refused', async (t) => {
+  const server = await start('echo', ...tlsArgs);
+  t.after(() => server.proc.kill('SIGKILL'));
+  const ws = new WebSocket(server.url); // Node's own CA store: our test CA is not in it
+  const [error] = await once(ws, 'error');
+  assert.match(error.code, /SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/);
+});
+
+test('our client (connect --echo --cafile) against a ws server over wss://', async (t) => {
+  const { WebSocketServer } = await import('ws');
+  const https = createHttpsServer({ cert: readFileSync(certs.cert), key: readFileSync(certs.key) });
+  const server = new WebSocketServer({ server: https });
+  https.listen(0, '127.0.0.1');
+  await once(https, 'listening');
+  t.after(() => { server.close(); https.close(); });
+  const { port } = https.address();
+  const messages = ['secure hello', 'y'.repeat(100000), Buffer.from([9, 8, 7])];
+  const done = new Promise((resolve, reject) => {
+    server.on('connection', (ws) => {
+      const received = [];
+      let next = 0;
+      const sendNext = () => {
+        const m = messages[next++];
+        ws.send(m, { binary: Buffer.isBuffer(m) });
+      };
+      ws.on('message', (data, isBinary) => {
+        received.push(isBinary ? Buffer.from(data) : data.toString('utf8'));
+        if (next < messages.length) sendNext();
+        else ws.close(1000, 'done');
+      });
+      ws.on('close', () => resolve(received));
+      ws.on('error', reject);
+      sendNext();
+    });
+  });
+  const client = spawn(binary, ['connect', '--echo', '--cafile', certs.ca, `wss://localhost:${port}/echo`]);
+  const exited = once(client, 'exit');
+  const received = await done;
+  messages.forEach((m, i) => assert.deepEqual(received[i], m));
+  const [status] = await exited;
+  assert.equal(status, 0);
+});
