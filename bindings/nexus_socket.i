@@ -400,6 +400,9 @@ typedef struct NxWsServer {
         nx_ws_server_free($self->handle);
         free($self);
     }
+    nx_result set_tls_option(const char *name, const char *value) {
+        return nx_binding_server_status($self, nx_ws_server_set_tls_option($self->handle, name, value));
+    }
     nx_result start() {
         return nx_binding_server_status($self, nx_ws_server_start($self->handle));
     }
@@ -541,6 +544,9 @@ typedef struct NxWsClient {
     ~NxWsClient() {
         nx_ws_client_free($self->handle);
         free($self);
+    }
+    nx_result set_tls_option(const char *name, const char *value) {
+        return nx_binding_client_status($self, nx_ws_client_set_tls_option($self->handle, name, value));
     }
     nx_result connect(const char *url) {
         return nx_binding_client_status($self, nx_ws_client_connect($self->handle, url));

@@ -38,6 +38,12 @@ return [
         'compression' => env('WEBSOCKET_COMPRESSION', false),
         'static_dir' => env('WEBSOCKET_STATIC_DIR'),
         'log_level' => env('WEBSOCKET_LOG_LEVEL', 'warning'),
+        // wss://: a certificate (PEM, its chain after it) turns TLS on; the key may be
+        // in the same file. For more (SNI_server_certs, ciphers, client certificates)
+        // give 'ssl' => [PHP ssl context options] here or in the WebSocket's options.
+        'tls_cert' => env('WEBSOCKET_TLS_CERT'),
+        'tls_key' => env('WEBSOCKET_TLS_KEY'),
+        'tls_passphrase' => env('WEBSOCKET_TLS_PASSPHRASE'),
     ],
 
     'ssl' => [

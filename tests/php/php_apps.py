@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "php"
-PORT_LINE = re.compile(r"ws://[^:\s]+:(\d+)")
+PORT_LINE = re.compile(r"(wss?)://[^:\s]+:(\d+)")
 BOUND = 15.0
 
 
@@ -54,8 +54,10 @@ class PhpApp:
         self.url = None
         if announce:
             match = self.wait_for(PORT_LINE, timeout)
-            self.port = int(match.group(1))
-            self.url = "ws://127.0.0.1:%d/" % self.port
+            self.port = int(match.group(2))
+            # wss://: the name the test certificates carry.
+            host = "localhost" if match.group(1) == "wss" else "127.0.0.1"
+            self.url = "%s://%s:%d/" % (match.group(1), host, self.port)
 
     def _drain(self, stream, sink):
         while True:

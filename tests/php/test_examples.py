@@ -13,7 +13,10 @@ import re
 import shutil
 import signal
 import socket
+import ssl
+import subprocess
 import sys
+import tempfile
 import unittest
 import urllib.request
 from pathlib import Path
@@ -376,6 +379,34 @@ class NexusCommand(unittest.IsolatedAsyncioTestCase):
             app.send_signal(signal.SIGTERM)
             self.assertEqual(await asyncio.to_thread(app.wait), 0, app.stderr)
             self.assertIn("WebSocket chat server stopped\n", app.stdout)
+
+    async def test_serve_over_tls_gives_wss_and_the_page_over_https(self):
+        with tempfile.TemporaryDirectory(prefix="nexus-php-wss-") as d:
+            ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+            Path(d, "san.cnf").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+            for step in (["req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+                          "-subj", "/CN=php test CA"],
+                         ["req", "-new", *ec, "-keyout", "server.key", "-out", "server.csr",
+                          "-subj", "/CN=localhost"],
+                         ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                          "-set_serial", "3", "-days", "2", "-out", "server.pem", "-extfile", "san.cnf"]):
+                subprocess.run(["openssl", *step], cwd=d, check=True, capture_output=True)
+            trust = ssl.create_default_context(cafile=str(Path(d, "ca.pem")))
+            with self.nexus("--port=0", "--tls-cert=%s" % Path(d, "server.pem"),
+                            "--tls-key", str(Path(d, "server.key"))) as app:
+                self.assertTrue(app.url.startswith("wss://"), app.stdout)
+                self.assertIn("(page: https://", app.stdout)
+                page = await asyncio.to_thread(lambda: urllib.request.urlopen(
+                    "https://localhost:%d/" % app.port, timeout=BOUND, context=trust).read())
+                self.assertIn(b"<title>nexus-socket chat</title>", page)
+                async with connect(app.url, ssl=trust) as a, connect(app.url, ssl=trust) as b:
+                    b_id = re.fullmatch(r"(\d+) joined the chat", await recv(a)).group(1)
+                    await b.send("hello over TLS")
+                    self.assertEqual(await recv(a), "[%s] hello over TLS" % b_id)
+                with self.assertRaises(ssl.SSLCertVerificationError):
+                    await connect(app.url, ssl=ssl.create_default_context())
+                app.send_signal(signal.SIGTERM)
+                self.assertEqual(await asyncio.to_thread(app.wait), 0, app.stderr)
 
     async def test_serve_runs_an_application_file_with_host_and_port(self):
         with self.nexus("--port", "0", "--app=%s" % (EXAMPLES / "broadcast_server.php")) as app:

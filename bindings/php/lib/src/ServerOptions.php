@@ -20,7 +20,7 @@ final class ServerOptions
 {
     /**
      * key => [environment variable or null, kind, native field, min, max].
-     * Kinds: host, port, count, seconds, rate, list, bool, dir, level, int.
+     * Kinds: host, port, count, seconds, rate, list, bool, dir, level, int, text.
      */
     private const SETTINGS = [
         'host' => ['WEBSOCKET_HOST', 'host', 'host', 0, 0],
@@ -50,13 +50,23 @@ final class ServerOptions
         'deflate_level' => [null, 'int', 'deflate_level', -1, 9],
         'deflate_memory_level' => [null, 'int', 'deflate_memory_level', 1, 9],
         'max_event_queue' => [null, 'count', 'max_event_queue', 1, 1 << 40],
+        // wss://: applied with set_tls_option (no native field); see tls().
+        'tls_cert' => ['WEBSOCKET_TLS_CERT', 'text', null, 0, 0],
+        'tls_key' => ['WEBSOCKET_TLS_KEY', 'text', null, 0, 0],
+        'tls_passphrase' => ['WEBSOCKET_TLS_PASSPHRASE', 'text', null, 0, 0],
     ];
+
+    /** What tls_cert, tls_key and tls_passphrase are in PHP's ssl context. */
+    private const TLS_NAMES = ['tls_cert' => 'local_cert', 'tls_key' => 'local_pk', 'tls_passphrase' => 'passphrase'];
 
     /** The longest time a native uint32 millisecond field holds, in seconds. */
     private const MAX_SECONDS = 4_294_967.0;
 
-    /** @param array<string, mixed> $values checked values, by key; absent keys keep the native default */
-    private function __construct(private readonly array $values)
+    /**
+     * @param array<string, mixed> $values checked values, by key; absent keys keep the native default
+     * @param array<string, string> $ssl the 'ssl' option as native TLS options
+     */
+    private function __construct(private readonly array $values, private readonly array $ssl)
     {
     }
 
@@ -70,9 +80,12 @@ final class ServerOptions
     public static function resolve(?string $host, ?int $port, array $options): self
     {
         foreach (array_keys($options) as $key) {
+            if ($key === 'ssl') {
+                continue;
+            }
             if (!is_string($key) || !isset(self::SETTINGS[$key])) {
                 throw new InvalidArgumentException(
-                    "unknown WebSocket option '{$key}'; known: " . implode(', ', array_keys(self::SETTINGS)),
+                    "unknown WebSocket option '{$key}'; known: " . implode(', ', [...array_keys(self::SETTINGS), 'ssl']),
                     Native::EINVAL
                 );
             }
@@ -102,7 +115,33 @@ final class ServerOptions
             }
             $values[$key] = self::check($raw, $kind, $min, $max, $source);
         }
-        return new self($values);
+        // PHP's ssl context options for wss:// (local_cert, local_pk, passphrase,
+        // SNI_server_certs, ciphers, verify_peer + cafile for client certificates).
+        $ssl = array_key_exists('ssl', $options) ? $options['ssl'] : ($config['ssl'] ?? []);
+        if (!is_array($ssl)) {
+            throw new InvalidArgumentException(
+                "WebSocket option ssl: expected an array of PHP ssl context options, got " . get_debug_type($ssl),
+                Native::EINVAL
+            );
+        }
+        return new self($values, TlsOptions::toNative($ssl, 'WebSocket option ssl'));
+    }
+
+    /**
+     * The TLS options for wss:// (native names => text): the 'ssl' option with
+     * tls_cert, tls_key and tls_passphrase over it; empty for plain ws://.
+     *
+     * @return array<string, string>
+     */
+    public function tls(): array
+    {
+        $tls = $this->ssl;
+        foreach (self::TLS_NAMES as $key => $name) {
+            if (($this->values[$key] ?? '') !== '') {
+                $tls[$name] = $this->values[$key];
+            }
+        }
+        return $tls;
     }
 
     /**
@@ -140,6 +179,9 @@ final class ServerOptions
         $native = new \NxWsServerOptions();
         foreach ($this->values as $key => $value) {
             [, $kind, $field] = self::SETTINGS[$key];
+            if ($field === null) {
+                continue; // applied another way (tls())
+            }
             $native->{$field} = match ($kind) {
                 'seconds' => (int) round($value * 1000),
                 'bool' => $value ? 1 : 0,
@@ -210,6 +252,11 @@ final class ServerOptions
                     $fail('an existing directory');
                 }
                 return $real;
+            case 'text':
+                if (!is_string($raw)) {
+                    $fail('text');
+                }
+                return $raw;
             case 'level':
                 $level = is_string($raw) ? strtolower(trim($raw)) : null;
                 if ($level === null || !isset(Native::LOG_LEVELS[$level])) {

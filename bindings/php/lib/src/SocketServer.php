@@ -97,12 +97,8 @@ class SocketServer
                         Native::EINVAL
                     );
                 }
-                foreach ($value as $tlsName => $tlsValue) {
-                    if ($tlsName === 'SNI_server_certs') {
-                        $this->setSniCertificates($tlsValue);
-                    } else {
-                        $this->setOption((string) $tlsName, $tlsValue);
-                    }
+                foreach (TlsOptions::toNative($value, 'server option ssl') as $tlsName => $text) {
+                    $this->setOption($tlsName, $text);
                 }
             } else {
                 $this->setOption((string) $name, $value);
@@ -498,30 +494,6 @@ class SocketServer
             $this->udp->set_option($name, $text);
         } else {
             $this->server->set_option($name, $text);
-        }
-    }
-
-    /** PHP's SNI_server_certs: host => certificate file, or [local_cert, local_pk, passphrase]. */
-    private function setSniCertificates(mixed $certificates): void
-    {
-        if (!is_array($certificates)) {
-            throw new InvalidArgumentException('ssl option SNI_server_certs: expected host => certificate', Native::EINVAL);
-        }
-        foreach ($certificates as $host => $files) {
-            if (is_string($files)) {
-                $files = ['local_cert' => $files];
-            }
-            if (!is_array($files) || !isset($files['local_cert']) || !is_string($files['local_cert'])) {
-                throw new InvalidArgumentException(
-                    sprintf('ssl option SNI_server_certs[%s]: expected a certificate file or [local_cert, local_pk, passphrase]', $host),
-                    Native::EINVAL
-                );
-            }
-            $value = $files['local_cert'] . ',' . (string) ($files['local_pk'] ?? $files['local_cert']);
-            if (isset($files['passphrase']) && $files['passphrase'] !== '') {
-                $value .= ',' . (string) $files['passphrase'];
-            }
-            $this->server->set_option('sni:' . $host, $value);
         }
     }
 

@@ -123,7 +123,9 @@ class WebSocket
      * @param int|null $port port, 0 picks a free one; default config websocket.port (WEBSOCKET_PORT, 8080)
      * @param array<string, mixed> $options any key of config/socket.php's 'websocket' section
      *        (max_clients, ping_interval, static_dir, subprotocols, compression, ...); they win over
-     *        the configuration, as $host and $port do
+     *        the configuration, as $host and $port do. wss://: tls_cert, tls_key, tls_passphrase
+     *        (WEBSOCKET_TLS_*), or 'ssl' => PHP's ssl context options (local_cert, local_pk,
+     *        passphrase, SNI_server_certs, ciphers, verify_peer + cafile for client certificates)
      * @throws InvalidArgumentException for an unknown option or a value that does not parse
      * @throws SocketException when the nexus_socket extension is not loaded
      */
@@ -165,12 +167,20 @@ class WebSocket
         return $this;
     }
 
+    /** Whether the server speaks TLS (wss://, and https for its static files). */
+    public function isSecure(): bool
+    {
+        return isset($this->settings->tls()['local_cert']);
+    }
+
     /**
      * Binds and listens, without handling anything yet: after it getPort() is
      * the real port (useful with port 0). listen() and poll() call it; calling
      * it again does nothing.
      *
      * @throws SocketException the address cannot be bound (the message names it), or the server was stopped
+     * @throws InvalidArgumentException wss:// certificate, key or passphrase that cannot be used
+     *         (the message says which file and why), or an unknown ssl option
      */
     public function start(): static
     {
@@ -182,6 +192,9 @@ class WebSocket
         }
         $this->handshakeEvents = isset($this->handlers['handshake']);
         $server = new \NxWsServer($this->settings->toNative($this->handshakeEvents));
+        foreach ($this->settings->tls() as $name => $text) {
+            $server->set_tls_option($name, $text);
+        }
         $server->start();
         $this->server = $server;
         return $this;

@@ -5,7 +5,7 @@ declare(strict_types=1);
 namespace Nexus\Socket;
 
 /**
- * A WebSocket client (ws://), blocking and simple, over the extension's NxWsClient.
+ * A WebSocket client (ws:// and wss://), blocking and simple, over the extension's NxWsClient.
  *
  *     $client = (new WebSocketClient())->connect('ws://127.0.0.1:8080/chat');
  *     $client->send('hello');
@@ -15,6 +15,12 @@ namespace Nexus\Socket;
  * receive() returns text and binary messages alike, as strings;
  * lastMessageIsBinary() tells which the last one was. Pings from the server are
  * answered on their own (auto_pong) while receive() waits.
+ *
+ * wss:// verifies the server's certificate against the system's CAs and its
+ * name against the host, unless the 'ssl' option (PHP's ssl context options:
+ * cafile, verify_peer, verify_peer_name, allow_self_signed, peer_name, ...)
+ * says otherwise; its defaults come from config/socket.php's 'ssl' section
+ * (SOCKET_SSL_*), as for Socket::ssl().
  */
 class WebSocketClient
 {
@@ -50,22 +56,33 @@ class WebSocketClient
     /**
      * Connects and completes the opening handshake.
      *
-     * @param string $url ws://host[:port][/path][?query]
+     * @param string $url ws:// or wss://host[:port][/path][?query]
      * @param array{timeout?: float|int, subprotocols?: list<string>|string, headers?: array<string, string>,
-     *              origin?: string, compression?: bool, max_message_size?: int, auto_pong?: bool} $options
+     *              origin?: string, compression?: bool, max_message_size?: int, auto_pong?: bool,
+     *              ssl?: array<string, mixed>} $options
      *        timeout: seconds for DNS + TCP + handshake (10); subprotocols offered in order;
      *        extra request headers; the Origin header; offer permessage-deflate (false);
-     *        the largest message accepted (16 MiB); answer pings at once (true)
+     *        the largest message accepted (16 MiB); answer pings at once (true); for wss://
+     *        PHP's ssl context options
      * @throws InvalidArgumentException a malformed URL or option
      * @throws TimeoutException not connected within the timeout
-     * @throws ConnectionException DNS, refused, unreachable, or a refused handshake (httpStatus() tells the status)
+     * @throws ConnectionException DNS, refused, unreachable, a failed TLS handshake, a refused
+     *         certificate, or a refused handshake (httpStatus() tells the status)
      */
     public function connect(string $url, array $options = []): static
     {
         if ($this->client !== null && $this->isOpen()) {
             throw new SocketException("already connected to {$this->url}", Native::ESTATE);
         }
+        $ssl = $options['ssl'] ?? [];
+        unset($options['ssl']);
+        if (!is_array($ssl)) {
+            self::bad('ssl', 'an array of PHP ssl context options');
+        }
         $client = new \NxWsClient(self::nativeOptions($options));
+        foreach (TlsOptions::toNative($ssl + Socket::tlsDefaults(), 'WebSocketClient option ssl') as $name => $text) {
+            $client->set_tls_option($name, $text);
+        }
         $this->client = $client;
         $this->url = $url;
         $this->closeCode = null;
@@ -225,7 +242,7 @@ class WebSocketClient
             $field = self::OPTIONS[$name] ?? null;
             if ($field === null) {
                 throw new InvalidArgumentException(
-                    "unknown WebSocketClient option '{$name}'; known: " . implode(', ', array_keys(self::OPTIONS)),
+                    "unknown WebSocketClient option '{$name}'; known: ssl, " . implode(', ', array_keys(self::OPTIONS)),
                     Native::EINVAL
                 );
             }

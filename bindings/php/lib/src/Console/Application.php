@@ -34,6 +34,11 @@ final class Application
                              --host and --port reach it as WEBSOCKET_HOST and WEBSOCKET_PORT
           --static-dir=DIR   files served over plain HTTP on the same port
                              (WEBSOCKET_STATIC_DIR; the chat page by default)
+          --tls-cert=FILE    serve wss:// (and the page over https) with this PEM
+                             certificate chain (WEBSOCKET_TLS_CERT); the key may be in it
+          --tls-key=FILE     its PEM private key (WEBSOCKET_TLS_KEY)
+          --tls-passphrase=TEXT  of an encrypted key (WEBSOCKET_TLS_PASSPHRASE; prefer
+                             the variable: arguments are visible to ps)
           -h, --help         this text
 
         Settings also come from the environment and .env (docs/configuration.md) and
@@ -42,7 +47,17 @@ final class Application
         TEXT;
 
     /** Options that take a value, by command. */
-    private const VALUED = ['host', 'port', 'app', 'static-dir'];
+    private const VALUED = ['host', 'port', 'app', 'static-dir', 'tls-cert', 'tls-key', 'tls-passphrase'];
+
+    /** Options that set a setting: option => [WebSocket option, environment variable]. */
+    private const SETTINGS = [
+        'host' => [null, 'WEBSOCKET_HOST'],
+        'port' => [null, 'WEBSOCKET_PORT'],
+        'static-dir' => ['static_dir', 'WEBSOCKET_STATIC_DIR'],
+        'tls-cert' => ['tls_cert', 'WEBSOCKET_TLS_CERT'],
+        'tls-key' => ['tls_key', 'WEBSOCKET_TLS_KEY'],
+        'tls-passphrase' => ['tls_passphrase', 'WEBSOCKET_TLS_PASSPHRASE'],
+    ];
 
     /** @param string $root the directory of the `nexus` script: config/, .env and examples/chat are there */
     public function __construct(private readonly string $root)
@@ -97,9 +112,13 @@ final class Application
     private function serveChat(array $options): int
     {
         $settings = [];
-        if (isset($options['static-dir'])) {
-            $settings['static_dir'] = $options['static-dir'];
-        } elseif (Config::get('socket.websocket.static_dir') === null && Env::raw('WEBSOCKET_STATIC_DIR') === null) {
+        foreach (self::SETTINGS as $option => [$setting]) {
+            if ($setting !== null && isset($options[$option])) {
+                $settings[$setting] = $options[$option];
+            }
+        }
+        if (!isset($options['static-dir'])
+            && Config::get('socket.websocket.static_dir') === null && Env::raw('WEBSOCKET_STATIC_DIR') === null) {
             $settings['static_dir'] = $this->root . '/examples/chat';
         }
         $ws = new WebSocket(
@@ -110,7 +129,8 @@ final class Application
         ChatServer::attach($ws);
         $ws->start(); // bound now: the line below shows the real port (also for --port=0)
         $address = $ws->getHost() . ':' . $ws->getPort();
-        echo "WebSocket chat server running on ws://{$address} (page: http://{$address}/)\n";
+        [$wsScheme, $pageScheme] = $ws->isSecure() ? ['wss', 'https'] : ['ws', 'http'];
+        echo "WebSocket chat server running on {$wsScheme}://{$address} (page: {$pageScheme}://{$address}/)\n";
         $ws->listen();
         echo "WebSocket chat server stopped\n";
         return 0;
@@ -126,7 +146,7 @@ final class Application
         }
         // The application builds its own WebSocket; without explicit arguments
         // it reads these, like any other setting.
-        foreach (['host' => 'WEBSOCKET_HOST', 'port' => 'WEBSOCKET_PORT', 'static-dir' => 'WEBSOCKET_STATIC_DIR'] as $option => $variable) {
+        foreach (self::SETTINGS as $option => [, $variable]) {
             if (isset($options[$option])) {
                 putenv("{$variable}={$options[$option]}");
                 $_ENV[$variable] = $options[$option];
