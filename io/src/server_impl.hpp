@@ -183,9 +183,10 @@ protected:
     /// one system call where the transport can; bytes counted across both.
     virtual IoResult transmit_two(std::span<const std::uint8_t> first,
                                   std::span<const std::uint8_t> second) noexcept;
-    /// Whether large messages are worth writing from the caller's buffer
-    /// (transmit_two) rather than copied into the queue first.
-    virtual bool writes_directly() const noexcept { return true; }
+    /// Whether a message of `size` bytes (at least k_direct_write_min) is
+    /// worth writing from the caller's buffer (transmit_two) rather than
+    /// copied into the queue first.
+    virtual bool writes_directly(std::size_t /*size*/) const noexcept { return true; }
     /// Whether a read that filled `got` of `asked` bytes may leave more to
     /// read now (plain TCP: only when it filled the buffer).
     virtual bool more_input(std::size_t got, std::size_t asked) const noexcept;
@@ -197,6 +198,9 @@ protected:
     virtual std::string describe(const IoResult& failure) const;
     /// Ends the transport before the descriptor closes (TLS: close_notify).
     virtual void end_transport() noexcept {}
+    /// The connection was quiet for a tick: hand back buffers it can make
+    /// again when it is busy.
+    virtual void release_transport_buffers() noexcept {}
 
     void mark_dirty();
     Loop& loop_;

@@ -523,7 +523,7 @@ bool Session::send_direct(std::span<const std::uint8_t> data, bool binary) {
     // A large message with nothing queued before it goes from the caller's
     // buffer to the socket in one gather write; only what the socket does
     // not take is copied into the queue.
-    if (!writes_directly()) {
+    if (!writes_directly(data.size())) {
         return false;
     }
     std::uint8_t header[core::k_max_frame_header_size];
@@ -619,6 +619,7 @@ void Session::tick(Millis now) {
     // connections hold no buffer memory.
     if (!active_ && !ws_.value.wants_write()) {
         ws_.value.release_buffers();
+        release_transport_buffers();
     }
     active_ = false;
     if (ws_.value.close_sent()) {

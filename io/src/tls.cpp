@@ -320,6 +320,16 @@ Poco::Net::Context::Ptr make_context(const TlsOptions& o, TlsRole role, bool ver
     if (!o.ciphers.empty() && SSL_CTX_set_cipher_list(ctx, o.ciphers.c_str()) != 1) {
         config_error("invalid ciphers \"" + o.ciphers + "\"");
     }
+    if (role == TlsRole::server) {
+        // TLS 1.3: AES-128-GCM first, chosen by the server whatever the
+        // client's order (as Go's crypto/tls does): all three suites are
+        // RFC 8446's, and AES-128 costs a fifth less than AES-256 per byte.
+        SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+        if (SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+                                          "TLS_CHACHA20_POLY1305_SHA256") != 1) {
+            config_error("cannot set the TLS 1.3 cipher suites");
+        }
+    }
     const int mode =
         !verify ? SSL_VERIFY_NONE
                 : (role == TlsRole::server ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT

@@ -28,6 +28,8 @@ struct TlsDescriptor {
 
 class TlsSession final : public Session {
 public:
+    static constexpr std::size_t k_read_ahead_bytes = 64 * 1024;
+
     /// Takes over `fd` as Session does; `context` is the server's (shared,
     /// reference-counted by OpenSSL). Throws std::bad_alloc.
     TlsSession(Loop& loop, int fd, ClientId id, const PeerAddress& peer, SSL_CTX* context);
@@ -38,9 +40,10 @@ protected:
     IoResult transmit(const void* data, std::size_t size) noexcept override;
     IoResult transmit_two(std::span<const std::uint8_t> first,
                           std::span<const std::uint8_t> second) noexcept override;
-    bool writes_directly() const noexcept override { return false; }
+    bool writes_directly(std::size_t size) const noexcept override;
     bool more_input(std::size_t got, std::size_t asked) const noexcept override;
     bool buffered_input() const noexcept override;
+    void release_transport_buffers() noexcept override;
     bool read_wants_write() const noexcept override { return read_wants_write_; }
     std::string describe(const IoResult& failure) const override;
     void end_transport() noexcept override;

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -49,6 +50,8 @@ constexpr const char* k_usage =
     "every mode:\n"
     "  --host ADDR              a loopback address: 127.x.x.x or localhost (127.0.0.1)\n"
     "  --port N                 (8080)   --path /TARGET (/)\n"
+    "  --tls                    wss://: TLS to `echo --tls-cert ...`; every connection\n"
+    "                           makes a full TLS handshake, certificates are not checked\n"
     "  --warmup S               seconds not counted (1; storm 0; not for idle)\n"
     "  --server-pid PID         also measure the server's CPU time (and for idle its\n"
     "                           RSS) and report the rate per server CPU-second\n"
@@ -79,6 +82,7 @@ struct Settings {
     double hold = 0;
     bool binary = false;
     bool json = false;
+    bool tls = false;
     long server_pid = 0; // 0: none
 };
 
@@ -155,7 +159,7 @@ Settings parse(const std::vector<std::string>& args, bool& help) {
     std::set<std::string> valued = {"host",        "port",        "path",     "server-pid",
                                     "connections", "size",        "duration", "warmup",
                                     "in-flight",   "concurrency", "sources",  "hold"};
-    std::set<std::string> flags = {"help", "json", "binary"};
+    std::set<std::string> flags = {"help", "json", "binary", "tls"};
     const Options options(args, valued, flags);
     help = options.has("help");
     Settings s;
@@ -189,6 +193,7 @@ Settings parse(const std::vector<std::string>& args, bool& help) {
     s.port = static_cast<std::uint16_t>(options.get_uint("port", 8080, 1, 65535));
     s.target = loopback_target(s.host, s.port, options.get("path", "/"));
     s.json = options.has("json");
+    s.tls = options.has("tls");
     s.binary = options.has("binary");
     s.connections = options.get_uint("connections", s.mode == Mode::idle ? 1000 : 10, 1, 1'000'000);
     s.size = options.get_uint("size", 32, s.mode == Mode::broadcast ? 8 : 0, k_max_size);
@@ -476,7 +481,7 @@ std::string microseconds(std::uint64_t ns) {
 void print_json(const Settings& s, const Loop& loop, const Report& r) {
     std::string out = "{\"mode\":" + json_string(s.mode_name) + ",\"parameters\":{";
     out += "\"host\":" + json_string(s.host) + ",\"port\":" + std::to_string(s.port) +
-           ",\"path\":" + json_string(s.target.path);
+           ",\"path\":" + json_string(s.target.path) + ",\"tls\":" + (s.tls ? "true" : "false");
     const std::set<std::string> allowed = mode_options(s.mode);
     const auto param = [&](const char* name, const std::string& value) {
         if (allowed.count(name) != 0) {
@@ -545,8 +550,8 @@ void print_text(const Settings& s, const Loop& loop, const Report& r) {
                        : s.mode == Mode::broadcast ? "deliveries"
                                                    : "messages";
     const double rate = r.seconds > 0 ? static_cast<double>(r.messages) / r.seconds : 0;
-    std::printf("bench %s against ws://%s%s\n", s.mode_name.c_str(), s.target.host_header.c_str(),
-                s.target.path.c_str());
+    std::printf("bench %s against %s://%s%s\n", s.mode_name.c_str(), s.tls ? "wss" : "ws",
+                s.target.host_header.c_str(), s.target.path.c_str());
     std::printf("  %llu %s in %.3f s: %.0f/s\n", static_cast<unsigned long long>(r.messages), unit,
                 r.seconds, rate);
     if (r.bytes > 0) {
@@ -597,12 +602,37 @@ void check_file_limit(std::uint64_t connections) {
 
 } // namespace
 
+/// The client context of --tls: TLS 1.2 or later, no verification, partial
+/// writes (the loop retries the unwritten tail, as OpenSSL requires).
+std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> bench_tls_context() {
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> context(SSL_CTX_new(TLS_client_method()),
+                                                              SSL_CTX_free);
+    if (!context || SSL_CTX_set_min_proto_version(context.get(), TLS1_2_VERSION) != 1) {
+        throw std::runtime_error("cannot make a TLS context");
+    }
+    SSL_CTX_set_verify(context.get(), SSL_VERIFY_NONE, nullptr);
+    // One read(2) for every record that arrived, as the server does.
+    SSL_CTX_set_read_ahead(context.get(), 1);
+    SSL_CTX_set_default_read_buffer_len(context.get(), 64 * 1024);
+    SSL_CTX_set_mode(context.get(),
+                     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    // OpenSSL writes with write(2): a server that closes first must not
+    // kill the load generator.
+    std::signal(SIGPIPE, SIG_IGN);
+    return context;
+}
+
 int bench_command(const std::vector<std::string>& args) {
     bool help = false;
-    const Settings s = parse(args, help);
+    Settings s = parse(args, help);
     if (help) {
         std::printf("%s", k_usage);
         return 0;
+    }
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> tls(nullptr, SSL_CTX_free);
+    if (s.tls) {
+        tls = bench_tls_context();
+        s.target.tls = tls.get();
     }
     check_file_limit(s.mode == Mode::storm ? s.concurrency : s.connections);
     Report report;

@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include <openssl/err.h>
+
 #include "bench_stats.hpp"
 
 namespace nexus::tool::bench {
@@ -183,6 +185,15 @@ void Loop::on_connected(std::uint32_t index) {
         fail(index, ErrorKind::connect, errno_text("connect", error));
         return;
     }
+    if (target_.tls != nullptr) {
+        // The TLS handshake runs inside the first write of the HTTP request.
+        slot.ssl = SSL_new(target_.tls);
+        if (slot.ssl == nullptr || SSL_set_fd(slot.ssl, slot.fd) != 1) {
+            fail(index, ErrorKind::connect, "SSL_new failed");
+            return;
+        }
+        SSL_set_connect_state(slot.ssl);
+    }
     core::ClientConfig config;
     config.host = target_.host_header;
     config.target = target_.path;
@@ -271,6 +282,10 @@ void Loop::finish(std::uint32_t index) {
         return;
     }
     const bool was_open = slot.state == SlotState::open || slot.state == SlotState::closing;
+    if (slot.ssl != nullptr) {
+        SSL_free(slot.ssl); // no close_notify: the load generator just goes
+        slot.ssl = nullptr;
+    }
     ::close(slot.fd); // also leaves the epoll set
     slot.fd = -1;
     set_state(slot, SlotState::free);
@@ -283,42 +298,134 @@ void Loop::finish(std::uint32_t index) {
     free_.push_back(index);
 }
 
-void Loop::on_readable(std::uint32_t index) {
-    Slot& slot = slots_[index];
-    const ssize_t n = ::recv(slot.fd, read_buffer_.data(), read_buffer_.size(), 0);
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-            return;
+long Loop::read_some(Slot& slot, std::string& error) {
+    if (slot.ssl == nullptr) {
+        const ssize_t n = ::recv(slot.fd, read_buffer_.data(), read_buffer_.size(), 0);
+        if (n >= 0) {
+            return n;
         }
-        fail(index, ErrorKind::reset, errno_text("recv", errno));
-        return;
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+            return k_would_block;
+        }
+        error = errno_text("recv", errno);
+        return k_failed;
+    }
+    ERR_clear_error();
+    std::size_t n = 0;
+    if (SSL_read_ex(slot.ssl, read_buffer_.data(), read_buffer_.size(), &n) == 1) {
+        return static_cast<long>(n);
+    }
+    switch (SSL_get_error(slot.ssl, 0)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+        return k_would_block;
+    case SSL_ERROR_ZERO_RETURN:
+        return 0;
+    case SSL_ERROR_SYSCALL:
+        if (errno == 0) {
+            return 0; // the peer closed without close_notify
+        }
+        error = errno_text("TLS read", errno);
+        return k_failed;
+    default:
+        error = std::string("TLS: ") + ERR_reason_error_string(ERR_peek_error());
+        return k_failed;
+    }
+}
+
+long Loop::write_some(Slot& slot, const std::uint8_t* data, std::size_t size, std::string& error) {
+    if (slot.ssl == nullptr) {
+        for (;;) {
+            const ssize_t n = ::send(slot.fd, data, size, MSG_NOSIGNAL);
+            if (n >= 0) {
+                return n;
+            }
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                return k_would_block;
+            }
+            error = errno_text("send", errno);
+            return k_failed;
+        }
+    }
+    ERR_clear_error();
+    std::size_t n = 0;
+    if (SSL_write_ex(slot.ssl, data, size, &n) == 1) {
+        return static_cast<long>(n);
+    }
+    switch (SSL_get_error(slot.ssl, 0)) {
+    case SSL_ERROR_WANT_READ: // the handshake waits for the server
+    case SSL_ERROR_WANT_WRITE:
+        return k_would_block;
+    case SSL_ERROR_SYSCALL:
+        error = errno_text("TLS write", errno);
+        return k_failed;
+    default: {
+        const unsigned long code = ERR_peek_error();
+        const char* reason = code != 0 ? ERR_reason_error_string(code) : nullptr;
+        error = std::string("TLS: ") + (reason != nullptr ? reason : "handshake failed");
+        return k_failed;
+    }
+    }
+}
+
+void Loop::on_readable(std::uint32_t index) {
+    // A TLS read returns one record however much arrived: read on (a
+    // bounded number of times) instead of waiting for the next poll, and
+    // always while OpenSSL holds read-ahead bytes (no poll event says so).
+    const int reads = slots_[index].ssl != nullptr ? 16 : 1;
+    for (int i = 1; read_once(index); ++i) {
+        const Slot& slot = slots_[index];
+        if (i >= reads && (slot.ssl == nullptr || SSL_has_pending(slot.ssl) != 1)) {
+            break;
+        }
+    }
+    Slot& slot = slots_[index];
+    if (slot.ssl != nullptr && slot.state == SlotState::handshaking) {
+        mark_dirty(index); // the TLS handshake may have finished: the request goes on
+    }
+}
+
+bool Loop::read_once(std::uint32_t index) {
+    Slot& slot = slots_[index];
+    std::string error;
+    const long n = read_some(slot, error);
+    if (n == k_would_block) {
+        return false;
+    }
+    if (n == k_failed) {
+        fail(index, slot.state == SlotState::handshaking ? ErrorKind::handshake : ErrorKind::reset,
+             error);
+        return false;
     }
     if (n == 0) {
         if (slot.state == SlotState::handshaking) {
             fail(index, ErrorKind::handshake, "the server closed during the handshake");
-            return;
+            return false;
         }
         core::Connection& connection = *slot.connection;
         if (!connection.close_received() && !connection.failed()) {
             fail(index, ErrorKind::reset, "the server ended the stream without a close frame");
-            return;
+            return false;
         }
         finish(index);
-        return;
+        return false;
     }
     std::span<std::uint8_t> data(read_buffer_.data(), static_cast<std::size_t>(n));
     if (slot.state == SlotState::handshaking) {
         std::size_t consumed = 0;
         const auto status = slot.handshake->receive_data(data, consumed);
         if (status == core::ParseStatus::need_more) {
-            return;
+            return true;
         }
         if (status == core::ParseStatus::failed) {
             const int code = slot.handshake->status_code();
             fail(index, ErrorKind::handshake,
                  std::string(core::describe(slot.handshake->error())) +
                      (code != 0 ? " (HTTP " + std::to_string(code) + ")" : ""));
-            return;
+            return false;
         }
         slot.handshake.reset();
         core::ConnectionConfig config;
@@ -330,10 +437,11 @@ void Loop::on_readable(std::uint32_t index) {
         workload_.on_open(*this, index, now_ns());
         data = data.subspan(consumed);
         if (data.empty() || slots_[index].state == SlotState::free) {
-            return;
+            return slots_[index].state != SlotState::free;
         }
     }
     feed(index, data);
+    return slots_[index].state != SlotState::free;
 }
 
 void Loop::feed(std::uint32_t index, std::span<std::uint8_t> data) {
@@ -390,17 +498,21 @@ void Loop::flush(std::uint32_t index) {
     } else if (slot.state == SlotState::open || slot.state == SlotState::closing) {
         out = slot.connection->data_to_send();
     }
+    // A TLS write that waits for the server's handshake messages waits for
+    // readability (on_readable marks the slot again), not writability.
+    bool waits_for_read = false;
     std::size_t written = 0;
     while (written < out.size()) {
-        const ssize_t n = ::send(slot.fd, out.data() + written, out.size() - written, MSG_NOSIGNAL);
+        std::string error;
+        const long n = write_some(slot, out.data() + written, out.size() - written, error);
+        if (n == k_would_block) {
+            waits_for_read = slot.ssl != nullptr && SSL_want_read(slot.ssl) == 1;
+            break;
+        }
         if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                break;
-            }
-            fail(index, ErrorKind::reset, errno_text("send", errno));
+            fail(index,
+                 slot.state == SlotState::handshaking ? ErrorKind::handshake : ErrorKind::reset,
+                 error);
             return;
         }
         written += static_cast<std::size_t>(n);
@@ -410,12 +522,12 @@ void Loop::flush(std::uint32_t index) {
     } else if (slot.connection) {
         slot.connection->consume(written);
     }
-    const bool left = written < out.size();
+    const bool left = written < out.size() && !waits_for_read;
     if (left != slot.want_out) {
         slot.want_out = left;
         watch(index, left ? EPOLLIN | EPOLLOUT : EPOLLIN, false);
     }
-    if (slot.connection && slot.connection->failed() && !left) {
+    if (slot.connection && slot.connection->failed() && written >= out.size()) {
         finish(index); // our close frame for the peer's violation is out
     }
 }

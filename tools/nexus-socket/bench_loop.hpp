@@ -1,6 +1,7 @@
 // The client side of `nexus-socket bench`: many WebSocket client
 // connections driven by one epoll loop on one thread, each a core
-// `Connection` (client role) over a non-blocking TCP socket.
+// `Connection` (client role) over a non-blocking TCP socket, or over TLS
+// (wss://) with OpenSSL on that socket.
 //
 // The loop owns sockets, handshakes, closing and error counting; what is sent
 // and measured belongs to a `Workload`, which the loop calls when a
@@ -15,6 +16,7 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 
 #include <array>
 #include <cstddef>
@@ -59,6 +61,11 @@ struct Target {
     sockaddr_in address{};
     std::string host_header; // "127.0.0.1:9001"
     std::string path = "/";
+    /// wss://: the client context (not owned; outlives the loop). Every
+    /// connection makes a full TLS handshake (no session resumption: the
+    /// cost a new client pays) and certificates are not verified (a load
+    /// generator against a server on loopback).
+    SSL_CTX* tls = nullptr;
 };
 
 enum class SlotState : std::uint8_t { free, connecting, handshaking, open, closing };
@@ -153,12 +160,23 @@ private:
         std::unique_ptr<core::ClientHandshake> handshake;
         std::size_t request_sent = 0;
         std::unique_ptr<core::Connection> connection;
+        SSL* ssl = nullptr; // wss:// only; freed by finish()
     };
+
+    /// One read or write on a slot's transport: bytes (> 0), 0 at the end
+    /// of the stream (reads), would_block, or failed (with `error` set).
+    static constexpr long k_would_block = -1;
+    static constexpr long k_failed = -2;
+    long read_some(Slot& slot, std::string& error);
+    long write_some(Slot& slot, const std::uint8_t* data, std::size_t size, std::string& error);
 
     std::uint32_t take_slot();
     void watch(std::uint32_t index, std::uint32_t events, bool add);
     void on_connected(std::uint32_t index);
     void on_readable(std::uint32_t index);
+    /// Reads and handles one buffer; false when the socket has nothing more
+    /// now or the slot ended.
+    bool read_once(std::uint32_t index);
     void feed(std::uint32_t index, std::span<std::uint8_t> data);
     void flush(std::uint32_t index);
     void mark_dirty(std::uint32_t index);
