@@ -533,7 +533,7 @@ bool Session::send_direct(std::span<const std::uint8_t> data, bool binary) {
         return false;
     }
     const IoResult r = transmit_two({header, header_size}, data);
-    if (r.status == IoStatus::failed) {
+    if (r.status == IoStatus::failed || r.status == IoStatus::closed) {
         finish(1006, "connection lost");
         return true;
     }
@@ -680,7 +680,7 @@ void Session::flush() {
         std::size_t& pos = opening_->response_pos;
         while (pos < response.size()) {
             const IoResult r = transmit(response.data() + pos, response.size() - pos);
-            if (r.status == IoStatus::failed) {
+            if (r.status == IoStatus::failed || r.status == IoStatus::closed) {
                 finish(1006, "connection lost");
                 return;
             }
@@ -704,7 +704,7 @@ void Session::flush() {
         while (ws_.value.wants_write()) {
             const auto out = ws_.value.data_to_send();
             const IoResult r = transmit(out.data(), out.size());
-            if (r.status == IoStatus::failed) {
+            if (r.status == IoStatus::failed || r.status == IoStatus::closed) {
                 finish(1006, "connection lost");
                 return;
             }

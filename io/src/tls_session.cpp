@@ -206,16 +206,24 @@ IoResult TlsSession::classify(int ok, std::size_t bytes, bool reading) noexcept 
         return {IoStatus::would_block, 0, 0};
     case SSL_ERROR_ZERO_RETURN:
         // The peer's close_notify, or (SSL_OP_IGNORE_UNEXPECTED_EOF) a
-        // peer that closed without one, as browsers often do.
+        // peer that closed without one, as browsers often do. A write can
+        // go nowhere after it: that is a failure, like EPIPE (a write that
+        // reported "closed" would be retried for ever).
+        if (!reading) {
+            return {IoStatus::failed, 0, EPIPE};
+        }
         return {IoStatus::closed, 0, 0};
     case SSL_ERROR_SYSCALL:
         broken_ = true;
         ERR_clear_error();
-        if (saved_errno == 0) {
+        // OpenSSL clears errno around its own calls; our BIO's errno may be
+        // gone by now. A read without one is the end of the stream; a
+        // write without one is still a failure.
+        if (saved_errno == 0 && reading) {
             return {IoStatus::closed, 0, 0};
         }
         failure_.clear();
-        return {IoStatus::failed, 0, saved_errno};
+        return {IoStatus::failed, 0, saved_errno != 0 ? saved_errno : EPIPE};
     default: {
         broken_ = true;
         const bool in_handshake = SSL_is_init_finished(ssl_) != 1;

@@ -170,6 +170,43 @@ class TlsDeflateEchoServer(DeflateEchoServer):
     tls = True
 
 
+class TlsAbruptClients(unittest.TestCase):
+    """TLS clients that vanish (RST) right after their request: the server's
+    writes to them fail, and it must go on serving everyone else."""
+
+    def setUp(self):
+        self.server = NexusProcess(BINARY, "echo", *CERTS.server_args())
+
+    def tearDown(self):
+        self.server.kill()
+        self.server.__exit__()
+
+    def test_vanishing_clients_do_not_stall_the_server(self):
+        import socket
+        import struct
+        context = CERTS.client_context()
+        request = ("GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                   "Sec-WebSocket-Version: 13\r\n\r\n").encode()
+        for i in range(60):
+            raw = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
+            tls = context.wrap_socket(raw, server_hostname="localhost")
+            tls.sendall(request)
+            if i % 2:
+                # Linger 0: close() sends RST, so what the server writes next fails.
+                tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            # Otherwise a FIN without close_notify, which OpenSSL reads as a
+            # close_notify: the server's 101 then meets a closed TLS stream.
+            tls.close()
+
+        async def go():
+            async with websockets.connect(self.server.url, ssl=CERTS.client_context(),
+                                          open_timeout=5) as ws:
+                await ws.send("still here")
+                self.assertEqual(await asyncio.wait_for(ws.recv(), 5), "still here")
+        run(go())
+
+
 class ChatServer(unittest.TestCase):
     def setUp(self):
         self.server = NexusProcess(BINARY, "serve")

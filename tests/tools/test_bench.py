@@ -250,6 +250,53 @@ class RefusedPort(unittest.TestCase):
         self.assertEqual(report["connections_open"], 0)
 
 
+class TlsModes(unittest.TestCase):
+    """bench --tls against `echo --tls-cert` (a self-signed certificate made
+    with the openssl command: the load generator does not verify)."""
+
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        cls.dir = tempfile.TemporaryDirectory(prefix="nexus-bench-tls-")
+        cls.cert = os.path.join(cls.dir.name, "cert.pem")
+        cls.key = os.path.join(cls.dir.name, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", cls.key, "-out", cls.cert,
+                        "-days", "2", "-subj", "/CN=localhost"], check=True, capture_output=True)
+        cls.server = NexusProcess(BINARY, "echo", "--tls-cert", cls.cert, "--tls-key", cls.key)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.__exit__(None, None, None)
+        cls.dir.cleanup()
+
+    def run_json(self, *args):
+        result = bench("--port", str(self.server.port), "--tls", *args,
+                       "--server-pid", str(self.server.proc.pid), "--json")
+        self.assertEqual(result.returncode, 0, result.stderr.decode(errors="replace"))
+        report = json.loads(result.stdout)
+        self.assertTrue(report["parameters"]["tls"])
+        self.assertEqual(report["errors"], 0, report)
+        self.assertGreater(report["messages"], 0)
+        return report
+
+    def test_echo_16k_over_tls(self):
+        report = self.run_json("echo", "--connections", "4", "--size", "16384",
+                               "--duration", "1", "--warmup", "0.2")
+        self.assertEqual(report["bytes"], report["messages"] * 16384)
+
+    def test_storm_makes_tls_handshakes(self):
+        self.run_json("storm", "--duration", "1", "--concurrency", "4")
+
+    def test_tls_against_a_plain_server_fails_the_handshakes(self):
+        with NexusProcess(BINARY, "echo") as plain:
+            result = bench("--port", str(plain.port), "--tls", "echo", "--connections", "2",
+                           "--duration", "0.5", "--warmup", "0", "--json")
+        self.assertEqual(result.returncode, 1)
+        report = json.loads(result.stdout)
+        self.assertGreater(report["errors"], 0)
+
+
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit("usage: test_bench.py PATH/TO/nexus-socket [unittest options]")

@@ -52,6 +52,21 @@ class CommandLine(unittest.TestCase):
                 self.assertEqual(result.returncode, 2, result.stderr)
                 self.assertIn(b"nexus-socket", result.stderr)
 
+    def test_tls_options(self):
+        result = run("echo", "--port", "0", "--tls-key", "/tmp/key.pem")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn(b"--tls-key needs --tls-cert", result.stderr)
+        # A certificate that cannot be read stops the server before it listens.
+        result = run("echo", "--host", "127.0.0.1", "--port", "0", "--tls-cert", "/nonexistent/cert.pem")
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(b"/nonexistent/cert.pem", result.stderr)
+        self.assertIn(b"No such file", result.stderr)
+        result = subprocess.run([BINARY, "echo", "--port", "0", "--env-file", "/nonexistent"],
+                                capture_output=True, timeout=20,
+                                env={"WEBSOCKET_TLS_KEY": "k.pem", "PATH": "/usr/bin:/bin"})
+        self.assertEqual(result.returncode, 2)
+        self.assertIn(b"WEBSOCKET_TLS_KEY is set but WEBSOCKET_TLS_CERT is not", result.stderr)
+
     def test_bad_environment_names_the_variable(self):
         result = subprocess.run([BINARY, "echo", "--port", "0", "--env-file", "/nonexistent"],
                                 capture_output=True, timeout=20,
