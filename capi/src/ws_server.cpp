@@ -301,6 +301,18 @@ int channel_membership(nx_ws_server* server, std::uint64_t client, const char* c
         }                                                                                          \
     } while (false)
 
+/// For a call made on the owning thread: with threads = 1 the caller drives
+/// the loop, whichever OS thread it is on now (a Go goroutine or a pooled
+/// worker moves between threads). The loop adopts it, so the call acts at
+/// once and in order; without this, a call from a thread other than the
+/// last poller's would be posted, and a later call from the poller would
+/// overtake it.
+void own_loop(nx_ws_server* server) noexcept {
+    if (server->single_loop() && server->server) {
+        server->server->adopt_calling_thread();
+    }
+}
+
 } // namespace
 
 extern "C" {
@@ -523,6 +535,7 @@ int nx_ws_server_stop(nx_ws_server* server) noexcept {
 int nx_ws_server_send(nx_ws_server* server, std::uint64_t client, const char* data,
                       std::size_t size, int opcode) noexcept {
     NX_REQUIRE_SERVER(server);
+    own_loop(server);
     if (const int rc = check_message(server, data, size, opcode); rc != NX_OK) {
         return rc;
     }
@@ -539,6 +552,7 @@ int nx_ws_server_send(nx_ws_server* server, std::uint64_t client, const char* da
 int nx_ws_server_broadcast(nx_ws_server* server, const char* data, std::size_t size, int opcode,
                            std::uint64_t except) noexcept {
     NX_REQUIRE_SERVER(server);
+    own_loop(server);
     if (const int rc = check_message(server, data, size, opcode); rc != NX_OK) {
         return rc;
     }
@@ -552,6 +566,7 @@ int nx_ws_server_broadcast(nx_ws_server* server, const char* data, std::size_t s
 int nx_ws_server_disconnect(nx_ws_server* server, std::uint64_t client, int code,
                             const char* reason, std::size_t reason_size) noexcept {
     NX_REQUIRE_SERVER(server);
+    own_loop(server);
     if (reason == nullptr && reason_size != 0) {
         return fail(server->last_error, NX_EINVAL, "reason is NULL but reason_size is not 0");
     }
@@ -580,6 +595,7 @@ int nx_ws_server_disconnect(nx_ws_server* server, std::uint64_t client, int code
 
 int nx_ws_server_accept(nx_ws_server* server, std::uint64_t client) noexcept {
     NX_REQUIRE_SERVER(server);
+    own_loop(server);
     return guard(server->last_error, [&]() -> int {
         if (!server->events->take_pending(client, true)) {
             return fail(server->last_error, NX_ENOCLIENT,
@@ -592,6 +608,7 @@ int nx_ws_server_accept(nx_ws_server* server, std::uint64_t client) noexcept {
 int nx_ws_server_reject(nx_ws_server* server, std::uint64_t client, int status, const char* body,
                         std::size_t body_size) noexcept {
     NX_REQUIRE_SERVER(server);
+    own_loop(server);
     if (status < 400 || status > 599) {
         return fail(server->last_error, NX_EINVAL,
                     fmt::format("status {} is not an HTTP error (400..599)", status));
@@ -723,6 +740,7 @@ int nx_ws_server_unsubscribe(nx_ws_server* server, std::uint64_t client, const c
 int nx_ws_server_publish(nx_ws_server* server, const char* channel, std::size_t channel_size,
                          const char* data, std::size_t size, int opcode) noexcept {
     NX_REQUIRE_SERVER(server);
+    own_loop(server);
     if (!valid_channel(channel, channel_size)) {
         return fail(server->last_error, NX_EINVAL,
                     "a channel name is 1..256 bytes without NUL, CR or LF");

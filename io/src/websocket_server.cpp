@@ -601,6 +601,12 @@ void WebSocketServer::start() {
         impl_->loops.size());
 }
 
+void WebSocketServer::adopt_calling_thread() noexcept {
+    if (impl_->loops.size() == 1) {
+        impl_->loops[0]->loop.adopt_current_thread();
+    }
+}
+
 void WebSocketServer::set_tls(TlsOptions options) {
     if (impl_->started.load()) {
         throw std::logic_error("TLS options are set before the server starts");

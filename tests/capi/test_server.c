@@ -760,6 +760,54 @@ static void client_count_any_thread(void** state) {
     assert_int_equal((intptr_t)result, 2);
 }
 
+struct send_job {
+    server_fx* fx;
+    uint64_t client;
+    int first;
+};
+
+/* Sends "handed-over 0..9" from a thread that is not the poller. */
+static void* send_from_thread(void* arg) {
+    struct send_job* job = arg;
+    char msg[32];
+    for (int i = 0; i < 10; ++i) {
+        snprintf(msg, sizeof msg, "handed-over %d", job->first + i);
+        const int rc = nx_ws_server_send(job->fx->server, job->client, msg, strlen(msg),
+                                         NX_OPCODE_TEXT);
+        if (rc != NX_OK) {
+            return (void*)(intptr_t)rc;
+        }
+    }
+    return NULL;
+}
+
+/* The owning thread may change between calls (one thread at a time: a Go
+ * goroutine, a pooled worker): messages still go out in the order they were
+ * sent, with one loop (acting at once) and with several (handed over). */
+static void sends_keep_order_across_threads(void** state) {
+    server_fx* fx = *state;
+    assert_int_equal(fx_begin(fx), NX_OK);
+    peer* p = fx_connect(fx, NULL, "/");
+    char msg[32];
+    for (int round = 0; round < 3; ++round) {
+        struct send_job job = {fx, p->id, round * 10};
+        pthread_t t;
+        void* result = NULL;
+        assert_int_equal(pthread_create(&t, NULL, send_from_thread, &job), 0);
+        pthread_join(t, &result);
+        assert_int_equal((intptr_t)result, NX_OK);
+        snprintf(msg, sizeof msg, "from the poller %d", round);
+        SERVER_EXPECT(fx, NX_OK,
+                      nx_ws_server_send(fx->server, p->id, msg, strlen(msg), NX_OPCODE_TEXT));
+        for (int i = 0; i < 10; ++i) {
+            char expected[32];
+            snprintf(expected, sizeof expected, "handed-over %d", round * 10 + i);
+            expect_peer_message(fx, p, NX_OPCODE_TEXT, expected, strlen(expected));
+        }
+        expect_peer_message(fx, p, NX_OPCODE_TEXT, msg, strlen(msg));
+    }
+}
+
 static void user_data_round_trip(void** state) {
     server_fx* fx = *state;
     assert_int_equal(fx_begin(fx), NX_OK);
@@ -1469,6 +1517,7 @@ static const struct CMUnitTest server_tests[] = {
     T(client_vanishes),
     T(clients_and_capacity),
     T(client_count_any_thread),
+    T(sends_keep_order_across_threads),
     T(user_data_round_trip),
     T(channels_subscribe_publish),
     T(stats_counters),

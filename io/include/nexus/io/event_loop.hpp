@@ -150,6 +150,14 @@ public:
     /// no thread counts as its own, so work from other threads is posted
     /// instead of racing with the thread that starts it. Any thread.
     void reserve() noexcept { reserved_.store(true, std::memory_order_release); }
+    /// Makes the calling thread the loop's own, as if it had run the loop
+    /// last. For a host that drives the loop from whichever thread holds it
+    /// (one at a time): its operations then act at once and in the order it
+    /// made them, instead of some being posted and overtaken by later ones.
+    /// Never while another thread runs the loop.
+    void adopt_current_thread() noexcept {
+        loop_thread_.store(std::this_thread::get_id(), std::memory_order_release);
+    }
 
     /// The epoll descriptor: readable whenever run_once() has work (a watched
     /// descriptor is ready, a task was posted, stop() was called, or a timer

@@ -146,6 +146,11 @@ public:
     /// Replaces ServerConfig::tls: wss:// with these options. Before start()
     /// only (std::logic_error after).
     void set_tls(TlsOptions options);
+    /// With one loop run by the host (run_once()) from whichever thread
+    /// holds the server, one at a time: makes the caller the loop's thread,
+    /// so its operations act at once and keep their order (see
+    /// EventLoop::adopt_current_thread). Does nothing with several loops.
+    void adopt_calling_thread() noexcept;
     /// The bound port (after start()).
     std::uint16_t port() const noexcept;
 
