@@ -1,0 +1,3 @@
+module nexus-socket/nexus
+
+go 1.24
