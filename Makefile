@@ -10,6 +10,9 @@
 #   make bench-php   the PHP echo server against the native one (scripts/bench-php)
 #   make fuzz    run every libFuzzer target for FUZZ_SECONDS (default 30) each
 #   make format  rewrite our sources with clang-format
+#   make package the .deb and .rpm packages, built in build-pkg/, into build/packages/
+#   make package-test   those packages installed into a fresh Debian 12 root and
+#                tried there (as root; reaches the Debian mirror; docs/packaging.md)
 
 SHELL        := /bin/bash
 BUILD        ?= build
@@ -17,9 +20,12 @@ ASAN_BUILD   ?= build-asan
 TSAN_BUILD   ?= build-tsan
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 30
+PKG_BUILD    ?= build-pkg
+PACKAGES     ?= $(BUILD)/packages
 JOBS         ?= $(shell nproc)
 
-.PHONY: deps build build-asan build-tsan test bench bench-servers bench-php fuzz format serve clean
+.PHONY: deps build build-asan build-tsan test bench bench-servers bench-php fuzz format serve clean \
+        package package-test
 
 deps:
 	@scripts/install-deps
@@ -72,6 +78,16 @@ format: deps
 # with its browser page: http://127.0.0.1:8080/
 serve: build
 	@$(BUILD)/bin/php-nexus nexus websocket:serve --host=127.0.0.1 --port=8080
+
+# Packages (docs/packaging.md): CPack's .deb and .rpm from their own Release
+# build tree (prefix /usr), checked with lintian; package-test installs them
+# into a fresh debootstrap root under $(PKG_BUILD)/ and uses them there.
+package: deps
+	@scripts/install-deps --packaging
+	@JOBS=$(JOBS) scripts/package --configure --build $(PKG_BUILD) --packages $(PACKAGES)
+
+package-test: package
+	@JOBS=$(JOBS) scripts/package-test --no-build --build $(PKG_BUILD) --packages $(PACKAGES)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
