@@ -55,6 +55,32 @@ const certs = makeCertificates();
 after(() => rmSync(certs.dir, { recursive: true, force: true }));
 const tlsArgs = ['--tls-cert', certs.cert, '--tls-key', certs.key];
 
+/**
+ * Serves the first connection to `server` (a ws WebSocketServer): sends each of `messages`
+ * after the echo of the one before, then closes with 1000. Resolves with what came back.
+ */
+function driveEchoClient(server, messages, onConnection = () => {}) {
+  return new Promise((resolve, reject) => {
+    server.on('connection', (ws, request) => {
+      onConnection(request);
+      const received = [];
+      let next = 0;
+      const sendNext = () => {
+        const m = messages[next++];
+        ws.send(m, { binary: Buffer.isBuffer(m) });
+      };
+      ws.on('message', (data, isBinary) => {
+        received.push(isBinary ? Buffer.from(data) : data.toString('utf8'));
+        if (next < messages.length) sendNext();
+        else ws.close(1000, 'done');
+      });
+      ws.on('close', () => resolve(received));
+      ws.on('error', reject);
+      sendNext();
+    });
+  });
+}
+
 async function open(url, options = {}) {
   const ws = new WebSocket(url, options);
   await once(ws, 'open');
@@ -164,24 +190,8 @@ for (const deflate of [false, true]) {
     t.after(() => server.close());
     const { port } = server.address();
     const messages = ['hello', 'κόσμε 🎉', 'x'.repeat(70000), Buffer.from([0, 1, 255]), Buffer.alloc(0)];
-    const done = new Promise((resolve, reject) => {
-      server.on('connection', (ws, request) => {
-        if (deflate) assert.match(request.headers['sec-websocket-extensions'] || '', /permessage-deflate/);
-        const received = [];
-        let next = 0;
-        const sendNext = () => {
-          const m = messages[next++];
-          ws.send(m, { binary: Buffer.isBuffer(m) });
-        };
-        ws.on('message', (data, isBinary) => {
-          received.push(isBinary ? Buffer.from(data) : data.toString('utf8'));
-          if (next < messages.length) sendNext();
-          else ws.close(1000, 'done');
-        });
-        ws.on('close', () => resolve(received));
-        ws.on('error', reject);
-        sendNext();
-      });
+    const done = driveEchoClient(server, messages, (request) => {
+      if (deflate) assert.match(request.headers['sec-websocket-extensions'] || '', /permessage-deflate/);
     });
     const client = spawn(binary, ['connect', '--echo', ...(deflate ? ['--deflate'] : []),
                                   `ws://127.0.0.1:${port}/echo`]);
@@ -234,24 +244,7 @@ test('our client (connect --echo --cafile) against a ws server over wss://', asy
   t.after(() => { server.close(); https.close(); });
   const { port } = https.address();
   const messages = ['secure hello', 'y'.repeat(100000), Buffer.from([9, 8, 7])];
-  const done = new Promise((resolve, reject) => {
-    server.on('connection', (ws) => {
-      const received = [];
-      let next = 0;
-      const sendNext = () => {
-        const m = messages[next++];
-        ws.send(m, { binary: Buffer.isBuffer(m) });
-      };
-      ws.on('message', (data, isBinary) => {
-        received.push(isBinary ? Buffer.from(data) : data.toString('utf8'));
-        if (next < messages.length) sendNext();
-        else ws.close(1000, 'done');
-      });
-      ws.on('close', () => resolve(received));
-      ws.on('error', reject);
-      sendNext();
-    });
-  });
+  const done = driveEchoClient(server, messages);
   const client = spawn(binary, ['connect', '--echo', '--cafile', certs.ca, `wss://localhost:${port}/echo`]);
   const exited = once(client, 'exit');
   const received = await done;
