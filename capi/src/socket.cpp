@@ -30,7 +30,6 @@ using nexus::capi::fail_thread;
 using nexus::capi::guard;
 using nexus::capi::set_tls_option;
 using nexus::capi::socket_call;
-using nexus::capi::status_of;
 using std::chrono::milliseconds;
 
 struct nx_socket {

@@ -225,9 +225,12 @@ private:
     void finish(std::uint16_t code, std::string_view reason);
     template <typename Call>
     void guarded(const char* what, Call&& call) noexcept;
-    /// Unwatches and closes the descriptor: once, by finish() or by the
-    /// destructor of a session that never finished.
+    /// Ends the transport, then unwatches and closes the descriptor: once,
+    /// by finish().
     void close_socket() noexcept;
+    /// Unwatches and closes the descriptor (close_socket() without ending
+    /// the transport): the destructor of a session that never finished.
+    void release_descriptor() noexcept;
     void set_close(std::uint16_t code, std::string_view reason);
     std::string_view close_reason() const noexcept;
 

@@ -123,7 +123,9 @@ Session::Session(Loop& loop, int fd, ClientId id, const PeerAddress& peer)
 
 Session::~Session() {
     if (phase_ != Phase::finished) {
-        close_socket(); // finish() closed it otherwise
+        // finish() closed it otherwise. No end_transport() here: a derived
+        // transport ends itself in its own destructor, before this one.
+        release_descriptor();
     }
     if (has_ws_) {
         ws_.value.~Connection();
@@ -752,6 +754,10 @@ void Session::finish(std::uint16_t code, std::string_view reason) {
 
 void Session::close_socket() noexcept {
     end_transport();
+    release_descriptor();
+}
+
+void Session::release_descriptor() noexcept {
     loop_.loop.unwatch(fd_);
     ::close(fd_);
 }

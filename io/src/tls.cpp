@@ -194,7 +194,20 @@ void load_certificate(SSL_CTX* ctx, const CertificateFiles& files) {
         config_error("cannot load local_cert " + files.local_cert);
     }
     if (!key_ok) {
-        config_error("cannot load the private key " + key);
+        // OpenSSL 3 tries one decoder after another and queues each one's
+        // complaint ("unsupported" first, in some runs): a failed decryption
+        // anywhere in the queue is the one that tells the user something.
+        const unsigned long first = ERR_peek_error();
+        bool bad_decrypt = false;
+        for (unsigned long e = ERR_get_error(); e != 0; e = ERR_get_error()) {
+            const char* reason = ERR_reason_error_string(e);
+            bad_decrypt =
+                bad_decrypt || (reason != nullptr && std::string_view(reason) == "bad decrypt");
+        }
+        throw SocketError(
+            SocketErrorKind::tls_config,
+            "cannot load the private key " + key + ": " +
+                (bad_decrypt ? std::string("wrong passphrase (bad decrypt)") : reason_text(first)));
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {
         config_error("the private key " + key + " does not match " + files.local_cert);
@@ -363,8 +376,7 @@ Poco::Net::Context::Ptr make_context(const TlsOptions& o, TlsRole role, bool ver
 
 // The first reason in OpenSSL's error queue (the most specific one), then
 // an empty queue.
-std::string openssl_reason() {
-    const unsigned long error = ERR_peek_error();
+std::string reason_text(unsigned long error) {
     std::string reason;
     if (error != 0 && ERR_SYSTEM_ERROR(error)) {
         // OpenSSL 3 keeps errno as the reason of system errors (a missing
@@ -373,8 +385,13 @@ std::string openssl_reason() {
     } else if (const char* text = error != 0 ? ERR_reason_error_string(error) : nullptr) {
         reason = text;
     }
-    ERR_clear_error();
     return reason.empty() ? "unknown error" : reason;
+}
+
+std::string openssl_reason() {
+    std::string reason = reason_text(ERR_peek_error());
+    ERR_clear_error();
+    return reason;
 }
 
 TlsContext::TlsContext(const TlsOptions& options, TlsRole role) : options_(options), role_(role) {

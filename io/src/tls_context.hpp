@@ -71,6 +71,8 @@ private:
 /// The first reason in OpenSSL's error queue (the most specific one), or
 /// "unknown error"; empties the queue.
 std::string openssl_reason();
+/// The reason of one OpenSSL error code, as openssl_reason() words it.
+std::string reason_text(unsigned long error);
 
 /// The SocketError a Poco exception from TLS I/O means (reset → closed).
 [[noreturn]] void throw_tls_io_error(const std::exception& e, const std::string& what);

@@ -772,8 +772,8 @@ static void* send_from_thread(void* arg) {
     char msg[32];
     for (int i = 0; i < 10; ++i) {
         snprintf(msg, sizeof msg, "handed-over %d", job->first + i);
-        const int rc = nx_ws_server_send(job->fx->server, job->client, msg, strlen(msg),
-                                         NX_OPCODE_TEXT);
+        const int rc =
+            nx_ws_server_send(job->fx->server, job->client, msg, strlen(msg), NX_OPCODE_TEXT);
         if (rc != NX_OK) {
             return (void*)(intptr_t)rc;
         }

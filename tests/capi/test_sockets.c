@@ -2055,8 +2055,8 @@ static void wss_server_and_client(void** state) {
     EXPECT_STATUS(NX_ESTATE, nx_ws_client_set_tls_option(c, "cafile", certs.ca));
     const nx_ws_event connected = wss_wait_server(s, NX_EVENT_CONNECT);
     static const char hello[] = "over TLS\0with a NUL";
-    EXPECT_STATUS(NX_OK, nx_ws_server_send(s, connected.client, hello, sizeof hello - 1,
-                                           NX_OPCODE_BINARY));
+    EXPECT_STATUS(
+        NX_OK, nx_ws_server_send(s, connected.client, hello, sizeof hello - 1, NX_OPCODE_BINARY));
     nx_ws_event e;
     EXPECT_STATUS(NX_OK, nx_ws_client_poll(c, WAIT_MS, &e));
     assert_int_equal(e.kind, NX_EVENT_MESSAGE);
@@ -2083,8 +2083,7 @@ static void wss_server_and_client(void** state) {
     EXPECT_STATUS(NX_OK, nx_ws_client_new(&c, NULL));
     const int plain = nx_ws_client_connect(c, url);
     if (plain != NX_EIO && plain != NX_EHANDSHAKE) {
-        fail_msg("ws:// to a wss:// port: %s (%s)", status_name(plain),
-                 nx_ws_client_last_error(c));
+        fail_msg("ws:// to a wss:// port: %s (%s)", status_name(plain), nx_ws_client_last_error(c));
     }
     nx_ws_client_free(c);
     nx_ws_server_stats stats = {.version = NX_WS_SERVER_STATS_VERSION};

@@ -119,7 +119,7 @@ foreach ([
         echo "$i: no exception\n";
     } catch (InvalidArgumentException $e) {
         $message = $e->getMessage();
-        foreach (['No such file', 'bad decrypt', 'unknown TLS option', 'expected'] as $needle) {
+        foreach (['No such file', 'wrong passphrase', 'unknown TLS option', 'expected'] as $needle) {
             if (str_contains($message, $needle)) {
                 $message = $needle;
                 break;
@@ -146,6 +146,6 @@ echo: via the environment
 -- errors
 0: InvalidArgumentException: expected
 1: InvalidArgumentException: No such file
-2: InvalidArgumentException: bad decrypt
+2: InvalidArgumentException: wrong passphrase
 3: InvalidArgumentException: unknown TLS option
 4: InvalidArgumentException: expected
