@@ -1,6 +1,8 @@
 // A server connection over TLS: OpenSSL on the session's descriptor.
 #include "tls_session.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 
@@ -126,34 +128,57 @@ IoResult TlsSession::receive(void* data, std::size_t size) noexcept {
 }
 
 IoResult TlsSession::transmit(const void* data, std::size_t size) noexcept {
+    // More than a record's worth becomes several records, each written by
+    // its own send(2); with TCP_NODELAY each would leave as a segment of
+    // its own (a 16 KiB message is a full record and a 4-byte one: three
+    // segments each way instead of one, measured). Corked, they leave
+    // together.
+    const bool cork = size > k_max_record;
+    if (cork) {
+        set_cork(true);
+    }
+    const IoResult result = write_records(data, size);
+    if (cork) {
+        set_cork(false);
+    }
+    return result;
+}
+
+IoResult TlsSession::write_records(const void* data, std::size_t size) noexcept {
     ERR_clear_error();
     std::size_t bytes = 0;
     const int ok = SSL_write_ex(ssl_, data, size, &bytes);
     return classify(ok, bytes, false);
 }
 
+void TlsSession::set_cork(bool on) noexcept {
+    const int value = on ? 1 : 0;
+    ::setsockopt(descriptor_.fd, IPPROTO_TCP, TCP_CORK, &value, sizeof value);
+}
+
 bool TlsSession::writes_directly(std::size_t size) const noexcept {
-    // Header and payload become two records (two encryptions, two writes).
-    // A payload of a full record (16 KiB) or more takes two anyway, and then
-    // the copy into the queue is saved; a smaller one is cheaper copied and
-    // sent as one record.
-    return size >= 16 * 1024;
+    // Header and payload become two records either way for a payload of a
+    // full record (16 KiB) or more, and then the copy into the queue is
+    // saved; a smaller one is cheaper copied and sent as one record.
+    return size >= k_max_record;
 }
 
 IoResult TlsSession::transmit_two(std::span<const std::uint8_t> first,
                                   std::span<const std::uint8_t> second) noexcept {
+    // The frame header's small record leaves with the payload's (corked).
     // The caller queues what was not written, so after a would-block the
     // next write starts with the same bytes (OpenSSL's retry rule).
-    IoResult r = transmit(first.data(), first.size());
-    if (r.status != IoStatus::done || r.bytes < first.size()) {
-        return r;
+    set_cork(true);
+    IoResult r = write_records(first.data(), first.size());
+    if (r.status == IoStatus::done && r.bytes == first.size()) {
+        const IoResult rest = write_records(second.data(), second.size());
+        if (rest.status == IoStatus::done) {
+            r.bytes += rest.bytes;
+        } else if (rest.status == IoStatus::failed) {
+            r = rest;
+        }
     }
-    const IoResult rest = transmit(second.data(), second.size());
-    if (rest.status == IoStatus::done) {
-        r.bytes += rest.bytes;
-    } else if (rest.status == IoStatus::failed) {
-        return rest;
-    }
+    set_cork(false);
     return r;
 }
 

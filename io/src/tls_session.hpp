@@ -29,6 +29,7 @@ struct TlsDescriptor {
 class TlsSession final : public Session {
 public:
     static constexpr std::size_t k_read_ahead_bytes = 64 * 1024;
+    static constexpr std::size_t k_max_record = 16 * 1024; // TLS plaintext per record
 
     /// Takes over `fd` as Session does; `context` is the server's (shared,
     /// reference-counted by OpenSSL). Throws std::bad_alloc.
@@ -51,6 +52,11 @@ protected:
 private:
     /// What SSL_read_ex/SSL_write_ex's result `ok` means, as an IoResult.
     IoResult classify(int ok, std::size_t bytes, bool reading) noexcept;
+    /// One SSL_write_ex: the records of `size` bytes, as far as they go.
+    IoResult write_records(const void* data, std::size_t size) noexcept;
+    /// TCP_CORK on the descriptor: records written meanwhile leave as full
+    /// segments when it is taken off.
+    void set_cork(bool on) noexcept;
 
     TlsDescriptor descriptor_;
     SSL* ssl_ = nullptr;

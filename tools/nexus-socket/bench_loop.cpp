@@ -502,6 +502,14 @@ void Loop::flush(std::uint32_t index) {
     // readability (on_readable marks the slot again), not writability.
     bool waits_for_read = false;
     std::size_t written = 0;
+    // TLS: several records leave together, not one segment each (the
+    // server does the same).
+    const bool cork = slot.ssl != nullptr && out.size() > 16 * 1024;
+    const int on = 1;
+    const int off = 0;
+    if (cork) {
+        ::setsockopt(slot.fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+    }
     while (written < out.size()) {
         std::string error;
         const long n = write_some(slot, out.data() + written, out.size() - written, error);
@@ -516,6 +524,9 @@ void Loop::flush(std::uint32_t index) {
             return;
         }
         written += static_cast<std::size_t>(n);
+    }
+    if (cork && slot.state != SlotState::free) {
+        ::setsockopt(slot.fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
     }
     if (slot.state == SlotState::handshaking) {
         slot.request_sent += written;
