@@ -1,0 +1,493 @@
+package io.nexussocket;
+
+import io.nexussocket.internal.NexusNative;
+import io.nexussocket.internal.NxWsClientInfo;
+import io.nexussocket.internal.NxWsServer;
+import io.nexussocket.internal.NxWsServerOptions;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+
+/**
+ * A WebSocket server (ws://, or wss:// with TLS options).
+ *
+ * <pre>{@code
+ * try (WebSocket server = new WebSocket("127.0.0.1", 8080)) {
+ *     server.on("message", (id, msg, client) -> client.send(msg));
+ *     server.listen(); // until stop()
+ * }
+ * }</pre>
+ *
+ * <p>Threading. The server runs one event loop (the C API's threads = 1): the thread inside
+ * {@link #listen()} is that loop, and listeners run on it. Every other method may be called from
+ * any thread at any time: each native call is made under one fair lock; the loop holds it only
+ * while it polls (never while a listener runs), and a caller from another thread first wakes the
+ * poll ({@code nx_ws_server_wake}) and counts itself as waiting, so the loop lets it in at once
+ * instead of finishing its wait. Without a running listen(), operations still work but nothing
+ * moves on the sockets until some thread polls.
+ *
+ * <p>Errors are {@link NexusException}s. {@link #close()} stops the server, waits for a listen()
+ * on another thread to return, and frees the native server; no finalizer does it for you.
+ */
+public final class WebSocket implements AutoCloseable {
+    static {
+        Native.load();
+    }
+
+    /** Server settings; the defaults are the C API's (docs/configuration.md). */
+    public static final class Options {
+        String host = "0.0.0.0";
+        int port = 8080;
+        long maxClients = -1;
+        long maxMessageSize = -1;
+        long pingIntervalMs = -1;
+        long closeTimeoutMs = -1;
+        String subprotocols;
+        Map<String, String> tls = Map.of();
+
+        /** Address to bind ("0.0.0.0"). */
+        public Options host(String host) {
+            this.host = Objects.requireNonNull(host);
+            return this;
+        }
+
+        /** Port to bind (8080; 0 picks a free one, see {@link WebSocket#port()}). */
+        public Options port(int port) {
+            this.port = port;
+            return this;
+        }
+
+        /** Clients at most (100); over it the handshake gets HTTP 503. */
+        public Options maxClients(long maxClients) {
+            this.maxClients = maxClients;
+            return this;
+        }
+
+        /** Largest message accepted (1 MiB); larger ones close with 1009. */
+        public Options maxMessageSize(long bytes) {
+            this.maxMessageSize = bytes;
+            return this;
+        }
+
+        /** Ping interval in ms (30000; 0: no pings). */
+        public Options pingIntervalMs(long ms) {
+            this.pingIntervalMs = ms;
+            return this;
+        }
+
+        /** Bound of stop's flush and the close handshake, in ms (5000). */
+        public Options closeTimeoutMs(long ms) {
+            this.closeTimeoutMs = ms;
+            return this;
+        }
+
+        /** Subprotocols, comma-separated, in preference order. */
+        public Options subprotocols(String subprotocols) {
+            this.subprotocols = subprotocols;
+            return this;
+        }
+
+        /**
+         * TLS options (wss://): "local_cert" (required), "local_pk", "passphrase", "ciphers",
+         * "verify_peer", "cafile", "capath", "allow_self_signed", "sni:HOST".
+         */
+        public Options tls(Map<String, String> tls) {
+            this.tls = Map.copyOf(tls);
+            return this;
+        }
+    }
+
+    private final NxWsServer server;
+    private final ReentrantLock lock = new ReentrantLock(true);
+    private final AtomicInteger waiting = new AtomicInteger();
+    private final Object state = new Object(); // guards poller, freed, freeOnExit, started
+    private final Object wakeGuard = new Object(); // wake never races the free
+    private final Map<String, List<Listener>> listeners = new ConcurrentHashMap<>();
+    private volatile Thread poller;
+    private volatile boolean freed;
+    private boolean started;
+    private boolean freeOnExit;
+
+    /** A server for host:port (not bound yet: see {@link #start()}). */
+    public WebSocket(String host, int port) {
+        this(new Options().host(host).port(port));
+    }
+
+    /** A wss:// server for host:port with TLS options (see {@link Options#tls}). */
+    public WebSocket(String host, int port, Map<String, String> tls) {
+        this(new Options().host(host).port(port).tls(tls));
+    }
+
+    /** A server with options. InvalidArgumentException for an invalid option. */
+    public WebSocket(Options options) {
+        NxWsServerOptions o = new NxWsServerOptions();
+        try {
+            o.setHost(options.host);
+            o.setPort(options.port);
+            if (options.maxClients >= 0) {
+                o.setMax_clients(options.maxClients);
+            }
+            if (options.maxMessageSize >= 0) {
+                o.setMax_message_size(options.maxMessageSize);
+                o.setMax_frame_size(options.maxMessageSize);
+            }
+            if (options.pingIntervalMs >= 0) {
+                o.setPing_interval_ms(options.pingIntervalMs);
+            }
+            if (options.closeTimeoutMs >= 0) {
+                o.setClose_timeout_ms(options.closeTimeoutMs);
+            }
+            if (options.subprotocols != null) {
+                o.setSubprotocols(options.subprotocols);
+            }
+            server = new NxWsServer(o);
+        } finally {
+            o.delete();
+        }
+        try {
+            for (Map.Entry<String, String> e : options.tls.entrySet()) {
+                server.set_tls_option(e.getKey(), e.getValue());
+            }
+        } catch (RuntimeException e) {
+            server.delete();
+            throw e;
+        }
+    }
+
+    /**
+     * Adds a listener for "connect", "message", "disconnect" or "error" (several may be added;
+     * they run in order). InvalidArgumentException for another name.
+     */
+    public WebSocket on(String event, Listener listener) {
+        switch (event) {
+            case "connect", "message", "disconnect", "error" -> { }
+            default -> throw new InvalidArgumentException("unknown event: " + event
+                    + " (connect, message, disconnect, error)", NexusNative.NX_EINVAL);
+        }
+        listeners.computeIfAbsent(event, k -> new CopyOnWriteArrayList<>())
+                .add(Objects.requireNonNull(listener));
+        return this;
+    }
+
+    /**
+     * Binds and listens (once; later calls do nothing). NexusException NX_EBIND when the address
+     * cannot be bound, InvalidArgumentException (NX_ETLSCONFIG) for unusable certificates.
+     */
+    public void start() {
+        synchronized (state) {
+            if (started) {
+                return;
+            }
+            locked(() -> {
+                server.start();
+                return null;
+            });
+            started = true;
+        }
+    }
+
+    /** The bound port (after start; useful with port 0). */
+    public int port() {
+        return locked(server::port);
+    }
+
+    /**
+     * Runs the event loop on this thread, calling the listeners, until {@link #stop()} (from any
+     * thread or a listener) has finished: every client got close 1001 and its disconnect event.
+     * Starts the server first if needed. A listener's exception stops the server and is thrown
+     * here once the stop has finished. NexusException (NX_ESTATE) if another thread is
+     * listening already.
+     */
+    public void listen() {
+        start();
+        synchronized (state) {
+            if (poller != null) {
+                throw new NexusException("another thread is listening already", NexusNative.NX_ESTATE);
+            }
+            poller = Thread.currentThread();
+        }
+        RuntimeException failure = null;
+        Error fatal = null;
+        try {
+            for (;;) {
+                int kind;
+                long id;
+                int opcode;
+                int code;
+                byte[] data;
+                lock.lock();
+                try {
+                    ensureOpen();
+                    kind = server.poll(waiting.get() > 0 ? 0 : 1000);
+                    id = server.event_client();
+                    opcode = server.event_opcode();
+                    code = server.event_close_code();
+                    data = kind == NexusNative.NX_EVENT_NONE ? null : server.event_data();
+                } finally {
+                    lock.unlock();
+                }
+                if (kind == NexusNative.NX_EVENT_STOPPED) {
+                    break;
+                }
+                if (kind == NexusNative.NX_EVENT_NONE) {
+                    if (waiting.get() > 0) {
+                        Thread.yield(); // let the waiting caller take the lock
+                    }
+                    continue;
+                }
+                String name;
+                Message message;
+                if (kind == NexusNative.NX_EVENT_CONNECT) {
+                    name = "connect";
+                    message = new Message(data, false, 0);
+                } else if (kind == NexusNative.NX_EVENT_MESSAGE) {
+                    name = "message";
+                    message = new Message(data, opcode == NexusNative.NX_OPCODE_BINARY, 0);
+                } else if (kind == NexusNative.NX_EVENT_DISCONNECT) {
+                    name = "disconnect";
+                    message = new Message(data, false, code);
+                } else if (kind == NexusNative.NX_EVENT_ERROR) {
+                    name = "error";
+                    message = new Message(data, false, 0);
+                } else {
+                    continue; // handshake events are not enabled
+                }
+                List<Listener> list = listeners.get(name);
+                if (list == null) {
+                    continue;
+                }
+                Client client = new Client(this, id);
+                for (Listener l : list) {
+                    try {
+                        l.handle(id, message, client);
+                    } catch (RuntimeException e) {
+                        if (failure == null && fatal == null) {
+                            failure = e;
+                            stop();
+                        }
+                    } catch (Error e) {
+                        if (failure == null && fatal == null) {
+                            fatal = e;
+                            stop();
+                        }
+                    }
+                }
+            }
+        } finally {
+            boolean free;
+            synchronized (state) {
+                poller = null;
+                free = freeOnExit;
+                state.notifyAll();
+            }
+            if (free) {
+                release();
+            }
+        }
+        if (fatal != null) {
+            throw fatal;
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /**
+     * Graceful stop: no new connections, every client gets close 1001, then listen() returns.
+     * Any thread, also a listener; repeated calls do nothing more. Before start: nothing to do.
+     */
+    public void stop() {
+        synchronized (state) {
+            if (!started || freed) {
+                return;
+            }
+        }
+        locked(() -> {
+            server.stop();
+            return null;
+        });
+    }
+
+    /** Sends text to one client. UnknownClientException, ConnectionException (closing). */
+    public void send(long client, String text) {
+        byte[] data = text.getBytes(StandardCharsets.UTF_8);
+        locked(() -> {
+            server.send(client, data, NexusNative.NX_OPCODE_TEXT);
+            return null;
+        });
+    }
+
+    /** Sends binary data to one client (any bytes, NUL included). */
+    public void send(long client, byte[] data) {
+        Objects.requireNonNull(data);
+        locked(() -> {
+            server.send(client, data, NexusNative.NX_OPCODE_BINARY);
+            return null;
+        });
+    }
+
+    /** Sends a message as it is: text as text, binary as binary. */
+    public void send(long client, Message message) {
+        byte[] data = message.raw();
+        int opcode = message.isBinary() ? NexusNative.NX_OPCODE_BINARY : NexusNative.NX_OPCODE_TEXT;
+        locked(() -> {
+            server.send(client, data, opcode);
+            return null;
+        });
+    }
+
+    /** Sends text to every client; returns how many it was queued for. */
+    public int broadcast(String text) {
+        return broadcast(text, 0);
+    }
+
+    /** Sends text to every client but {@code except} (0: none); returns how many. */
+    public int broadcast(String text, long except) {
+        byte[] data = text.getBytes(StandardCharsets.UTF_8);
+        return locked(() -> server.broadcast(data, NexusNative.NX_OPCODE_TEXT, except));
+    }
+
+    /** Sends binary data to every client; returns how many. */
+    public int broadcast(byte[] data) {
+        return broadcast(data, 0);
+    }
+
+    /** Sends binary data to every client but {@code except} (0: none); returns how many. */
+    public int broadcast(byte[] data, long except) {
+        Objects.requireNonNull(data);
+        return locked(() -> server.broadcast(data, NexusNative.NX_OPCODE_BINARY, except));
+    }
+
+    /** Closes a client with 1000; its disconnect event follows. */
+    public void disconnect(long client) {
+        disconnect(client, 1000, "");
+    }
+
+    /**
+     * Closes a client with a code (1000, 3000..4999, ...) and a reason of at most 123 UTF-8
+     * bytes. UnknownClientException, InvalidArgumentException, ConnectionException (closing).
+     */
+    public void disconnect(long client, int code, String reason) {
+        byte[] r = reason.getBytes(StandardCharsets.UTF_8);
+        locked(() -> {
+            server.disconnect(client, code, r);
+            return null;
+        });
+    }
+
+    /** The connected clients' ids, in connection order. */
+    public long[] clients() {
+        return locked(server::clients);
+    }
+
+    /** How many clients are connected. */
+    public int clientCount() {
+        return locked(server::client_count);
+    }
+
+    /** A client's address "ip:port". UnknownClientException. */
+    public String peer(long client) {
+        return locked(() -> {
+            NxWsClientInfo info = server.client_info(client);
+            try {
+                return info.getPeer();
+            } finally {
+                info.delete();
+            }
+        });
+    }
+
+    /**
+     * Stops the server (see {@link #stop()}), waits for a listen() on another thread to return,
+     * and frees it. Called from a listener, the free happens when listen() returns. Repeated
+     * calls do nothing.
+     */
+    @Override
+    public void close() {
+        Thread p;
+        synchronized (state) {
+            if (freed || freeOnExit) {
+                return;
+            }
+            p = poller;
+            if (p == Thread.currentThread()) {
+                freeOnExit = true;
+            }
+        }
+        try {
+            stop();
+        } catch (NexusException e) {
+            // stopping a server that failed is not worth an exception in close()
+        }
+        if (p == Thread.currentThread()) {
+            return;
+        }
+        synchronized (state) {
+            boolean interrupted = false;
+            while (poller != null) {
+                try {
+                    state.wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            if (freed) {
+                return;
+            }
+            freeOnExit = true; // no listen() may start now
+        }
+        release();
+    }
+
+    private void release() {
+        lock.lock();
+        try {
+            synchronized (wakeGuard) {
+                if (!freed) {
+                    freed = true;
+                    server.delete();
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void ensureOpen() {
+        if (freed) {
+            throw new NexusException("the server is closed", NexusNative.NX_ESTATE);
+        }
+    }
+
+    /** One native call under the lock; a caller other than the loop wakes the loop's poll. */
+    private <T> T locked(Supplier<T> call) {
+        boolean loop = Thread.currentThread() == poller;
+        if (!loop) {
+            waiting.incrementAndGet();
+            synchronized (wakeGuard) {
+                if (!freed) {
+                    server.wake();
+                }
+            }
+        }
+        lock.lock();
+        try {
+            if (!loop) {
+                waiting.decrementAndGet();
+            }
+            ensureOpen();
+            return call.get();
+        } finally {
+            lock.unlock();
+        }
+    }
+}
