@@ -8,7 +8,7 @@
 #   make bench-servers   nexus-socket echo against other libraries' servers
 #                (QUICK=1 for a short run; see scripts/bench-servers)
 #   make bench-php   the PHP echo server against the native one (scripts/bench-php)
-#   make bench-go    the Go binding's echo server against gorilla's and the native one
+#   make bench-bindings   the Go and Java echo servers against gorilla's and the native one
 #   make fuzz    run every libFuzzer target for FUZZ_SECONDS (default 30) each
 #   make format  rewrite our sources with clang-format
 #   make package the .deb and .rpm packages, built in build-pkg/, into build/packages/
@@ -25,7 +25,7 @@ PKG_BUILD    ?= build-pkg
 PACKAGES     ?= $(BUILD)/packages
 JOBS         ?= $(shell nproc)
 
-.PHONY: deps build build-asan build-tsan test bench bench-servers bench-php bench-go fuzz format serve clean \
+.PHONY: deps build build-asan build-tsan test bench bench-servers bench-php bench-bindings fuzz format serve clean \
         package package-test
 
 deps:
@@ -66,9 +66,10 @@ bench-servers: build
 bench-php: build
 	@scripts/bench-php $(BUILD)
 
-# The Go binding's echo server against gorilla/websocket's and the native one.
-bench-go: build
-	@scripts/bench-go $(BUILD)
+# The Go and Java bindings' echo servers against gorilla/websocket's and the
+# native one.
+bench-bindings: build
+	@scripts/bench-bindings $(BUILD)
 
 fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
