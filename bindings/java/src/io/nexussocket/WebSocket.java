@@ -4,6 +4,7 @@ import io.nexussocket.internal.NexusNative;
 import io.nexussocket.internal.NxWsClientInfo;
 import io.nexussocket.internal.NxWsServer;
 import io.nexussocket.internal.NxWsServerOptions;
+import io.nexussocket.internal.NxWsServerStats;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
@@ -380,6 +381,62 @@ public final class WebSocket implements AutoCloseable {
             return null;
         });
     }
+
+    /**
+     * Adds a client to a channel (a name of 1..255 UTF-8 bytes); publish() then reaches it.
+     * UnknownClientException, InvalidArgumentException (a bad name).
+     */
+    public void subscribe(long client, String channel) {
+        byte[] name = channel.getBytes(StandardCharsets.UTF_8);
+        locked(() -> {
+            server.subscribe(client, name);
+            return null;
+        });
+    }
+
+    /** Takes a client out of a channel (nothing when it was not in it). */
+    public void unsubscribe(long client, String channel) {
+        byte[] name = channel.getBytes(StandardCharsets.UTF_8);
+        locked(() -> {
+            server.unsubscribe(client, name);
+            return null;
+        });
+    }
+
+    /** Sends text to every client in a channel, encoded once; returns how many. */
+    public int publish(String channel, String text) {
+        byte[] name = channel.getBytes(StandardCharsets.UTF_8);
+        byte[] data = text.getBytes(StandardCharsets.UTF_8);
+        return locked(() -> server.publish(name, data, NexusNative.NX_OPCODE_TEXT));
+    }
+
+    /** Sends binary data to every client in a channel; returns how many. */
+    public int publish(String channel, byte[] data) {
+        Objects.requireNonNull(data);
+        byte[] name = channel.getBytes(StandardCharsets.UTF_8);
+        return locked(() -> server.publish(name, data, NexusNative.NX_OPCODE_BINARY));
+    }
+
+    /** The server's counters (all 0 before start). */
+    public Stats stats() {
+        return locked(() -> {
+            NxWsServerStats s = server.stats();
+            try {
+                return new Stats(s.getClients(), s.getConnections_total(), s.getMessages_in(),
+                        s.getMessages_out(), s.getBytes_in(), s.getBytes_out(),
+                        s.getHandshakes_rejected());
+            } finally {
+                s.delete();
+            }
+        });
+    }
+
+    /**
+     * The server's counters: clients connected now, handshakes accepted, messages and payload
+     * bytes each way, handshakes answered with an HTTP error.
+     */
+    public record Stats(long clients, long connectionsTotal, long messagesIn, long messagesOut,
+            long bytesIn, long bytesOut, long handshakesRejected) {}
 
     /** The connected clients' ids, in connection order. */
     public long[] clients() {

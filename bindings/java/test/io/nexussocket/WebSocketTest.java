@@ -44,6 +44,37 @@ class WebSocketTest {
     }
 
     @Test
+    void channelsReachTheirSubscribersAndStatsCount() throws Exception {
+        WebSocket server = new WebSocket("127.0.0.1", 0);
+        BlockingQueue<Long> connected = new LinkedBlockingQueue<>();
+        server.on("connect", (id, msg, client) -> connected.add(id));
+        try (TestSupport s = new TestSupport(server);
+                WebSocketClient a = WebSocketClient.connect(s.url());
+                WebSocketClient b = WebSocketClient.connect(s.url())) {
+            long first = TestSupport.take(connected);
+            TestSupport.take(connected);
+            server.subscribe(first, "news");
+            assertEquals(1, server.publish("news", "for news readers"));
+            assertEquals("for news readers", a.receive(TestSupport.WAIT_MS).text());
+            assertEquals(1, server.publish("news", new byte[] {1, 0, 2}));
+            assertArrayEquals(new byte[] {1, 0, 2}, a.receive(TestSupport.WAIT_MS).bytes());
+            server.unsubscribe(first, "news");
+            assertEquals(0, server.publish("news", "nobody"));
+            assertThrows(InvalidArgumentException.class, () -> server.subscribe(first, ""));
+            assertThrows(UnknownClientException.class, () -> server.subscribe(987654321L, "news"));
+
+            b.send("counted");
+            assertEquals(1, server.broadcast("marker", first));
+            assertEquals("marker", b.receive(TestSupport.WAIT_MS).text());
+            WebSocket.Stats stats = server.stats();
+            assertEquals(2, stats.clients());
+            assertEquals(2, stats.connectionsTotal());
+            assertTrue(stats.messagesOut() >= 3, stats.toString());
+            assertTrue(stats.bytesOut() >= "for news readers".length() + 3, stats.toString());
+        }
+    }
+
+    @Test
     void connectMessageDisconnectListenersAndClientQueries() throws Exception {
         WebSocket server = new WebSocket("127.0.0.1", 0);
         BlockingQueue<String> events = new LinkedBlockingQueue<>();
