@@ -3,6 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocket.h>
+#include <poll.h>
+
+#include <future>
+#include <thread>
+
+#include "nexus/core/handshake.hpp"
 
 #include "nexus/io/websocket_client.hpp"
 #include "server_fixture.hpp"
@@ -87,6 +94,73 @@ TEST(Client, ReceiveTimesOutWithinItsBound) {
     const auto started = std::chrono::steady_clock::now();
     EXPECT_FALSE(client.receive(100ms));
     EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+}
+
+TEST(Client, AZeroTimeoutReceiveReadsWhatArrived) {
+    // A host that waits on native_handle() itself then receives with no
+    // wait: the message that made the descriptor readable must come out.
+    RecordingHandler handler;
+    RunningServer server(chat_config(), handler);
+    io::WebSocketClient client("ws://127.0.0.1:" + std::to_string(server.port()) + "/");
+    const auto connected = handler.wait(ServerEvent::connect);
+    ASSERT_TRUE(connected);
+    const std::string text = "already here";
+    server->send(connected->id, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()},
+                 false);
+    pollfd readable{client.native_handle(), POLLIN, 0};
+    ASSERT_EQ(::poll(&readable, 1, 10'000), 1);
+    const auto m = client.receive(0ms);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->data, text);
+}
+
+TEST(Client, ASendToAServerThatDoesNotReadTimesOut) {
+    // A server that completes the handshake and then never reads: sends
+    // fill the socket buffers, and one send gives up after send_timeout.
+    Poco::Net::ServerSocket listener(Poco::Net::SocketAddress("127.0.0.1", 0));
+    std::promise<void> client_done;
+    std::thread peer([&listener, done = client_done.get_future()] {
+        Poco::Net::StreamSocket s = listener.acceptConnection();
+        core::ServerHandshake handshake;
+        std::uint8_t buffer[4096];
+        std::size_t consumed = 0;
+        core::ParseStatus status = core::ParseStatus::need_more;
+        while (status == core::ParseStatus::need_more) {
+            const int n = s.receiveBytes(buffer, sizeof buffer);
+            if (n <= 0) {
+                return;
+            }
+            status = handshake.receive_data({buffer, static_cast<std::size_t>(n)}, consumed);
+        }
+        const std::string response =
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Accept: " +
+            core::websocket_accept_key(handshake.key()) + "\r\n\r\n";
+        s.sendBytes(response.data(), static_cast<int>(response.size()));
+        // Hold the connection, unread, until the client is done.
+        done.wait_for(20s);
+    });
+    io::ClientOptions options;
+    options.send_timeout = 200ms;
+    auto client = std::make_unique<io::WebSocketClient>(
+        "ws://127.0.0.1:" + std::to_string(listener.address().port()) + "/", options);
+    const std::vector<std::uint8_t> chunk(1024 * 1024, 'x');
+    const auto started = std::chrono::steady_clock::now();
+    bool timed_out = false;
+    for (int i = 0; i < 256 && !timed_out; ++i) { // at most 256 MiB: far past any socket buffer
+        try {
+            client->send_binary(chunk);
+        } catch (const std::runtime_error& e) {
+            timed_out = true;
+            EXPECT_NE(std::string(e.what()).find("timed out sending"), std::string::npos)
+                << e.what();
+        }
+    }
+    EXPECT_TRUE(timed_out);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+    client.reset();
+    client_done.set_value();
+    peer.join();
 }
 
 TEST(Client, ErrorsSayWhichStepFailed) {
