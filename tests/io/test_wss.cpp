@@ -115,6 +115,30 @@ TEST(TlsWebSocket, EchoesTextBinaryPingsAndLargeMessages) {
     EXPECT_EQ(gone->code, 1000);
 }
 
+TEST(TlsWebSocket, AConnectionQuietForTicksGivesBackItsBuffersAndGoesOn) {
+    // close_timeout 40 ms makes the tick 10 ms: a connection quiet for many
+    // ticks has its TLS record buffers freed (SSL_free_buffers) and must
+    // then read and write as before, large messages included.
+    RecordingHandler handler;
+    io::WebSocketServer* s = nullptr;
+    echo_messages(handler, s);
+    io::ServerConfig config = tls_config(certs().server);
+    config.close_timeout = 40ms;
+    RunningServer server(config, handler);
+    s = &*server;
+    io::WebSocketClient client(url(server.port()), trusting_client());
+    const std::string large(200 * 1024, 'q');
+    for (int round = 0; round < 3; ++round) {
+        client.send_text(large);
+        const auto m = client.receive(10s);
+        ASSERT_TRUE(m);
+        EXPECT_EQ(m->data.size(), large.size());
+        // Quiet on purpose (this is the state under test, not a wait for
+        // an event): 10 ticks without traffic.
+        EXPECT_FALSE(client.receive(100ms));
+    }
+}
+
 TEST(TlsWebSocket, ManyClientsOnTwoLoopsGetEveryBroadcast) {
     RecordingHandler handler;
     io::ServerConfig config = tls_config(certs().server);
