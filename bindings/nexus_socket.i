@@ -163,6 +163,8 @@ static void nx_binding_free_server_options(nx_ws_server_options *o) {
     free((char *)o->allowed_origins);
     free((char *)o->subprotocols);
     free((char *)o->static_dir);
+    free((char *)o->redis_url);
+    free((char *)o->scaling_prefix);
     free(o);
 }
 
@@ -209,6 +211,7 @@ typedef nx_bytes nx_optional_bytes;
 %constant int NX_EINTERNAL = NX_EINTERNAL;
 %constant int NX_ETOOBIG = NX_ETOOBIG;
 %constant int NX_ETLSCONFIG = NX_ETLSCONFIG;
+%constant int NX_EUNAVAILABLE = NX_EUNAVAILABLE;
 
 %constant int NX_EVENT_NONE = NX_EVENT_NONE;
 %constant int NX_EVENT_CONNECT = NX_EVENT_CONNECT;
@@ -272,6 +275,12 @@ typedef struct nx_ws_server_options {
     int handshake_events;
     int log_level;
     uint64_t max_event_queue;
+    int scaling_redis;
+    const char *redis_url;
+    const char *scaling_prefix;
+    uint32_t scaling_lease_ms;
+    uint32_t scaling_timeout_ms;
+    uint64_t scaling_max_backlog;
 } nx_ws_server_options;
 
 %extend nx_ws_server_options {
@@ -333,6 +342,13 @@ typedef struct nx_ws_server_stats {
     uint64_t dropped_protocol_error;
     uint64_t dropped_server_stopping;
     uint64_t dropped_pending_limit;
+    uint64_t dropped_tls_handshake;
+    uint64_t remote_out;
+    uint64_t remote_in;
+    uint64_t remote_dropped;
+    uint64_t backplane_errors;
+    uint64_t backplane_up;
+    uint64_t servers;
 } nx_ws_server_stats;
 
 /* ----------------------------------------------------------- client info */
@@ -378,6 +394,7 @@ typedef struct NxWsClientInfo {
 
 %newobject NxWsServer::client_info;
 %newobject NxWsServer::stats;
+%newobject NxWsServer::cluster_stats;
 %nodefaultctor NxWsServer;
 typedef struct NxWsServer {
 } NxWsServer;
@@ -491,6 +508,48 @@ typedef struct NxWsServer {
                 return list;
             }
         }
+    }
+    /* Scaling: every live server's clients (client_info() then knows the
+     * other servers' ones too), the cluster's statistics, this node's id. */
+    nx_ids cluster_clients() {
+        nx_ids list = {NULL, 0};
+        for (;;) {
+            int n = nx_binding_server_status($self, nx_ws_server_cluster_clients($self->handle, list.ids, list.count));
+            if (n < 0) {
+                free(list.ids);
+                list.ids = NULL;
+                list.count = 0;
+                return list;
+            }
+            if ((size_t)n <= list.count) {
+                list.count = (size_t)n;
+                return list;
+            }
+            free(list.ids);
+            list.ids = (uint64_t *)malloc((size_t)n * sizeof *list.ids);
+            list.count = list.ids != NULL ? (size_t)n : 0;
+            if (list.ids == NULL) {
+                return list;
+            }
+        }
+    }
+    nx_ws_server_stats *cluster_stats() {
+        nx_ws_server_stats *s = (nx_ws_server_stats *)calloc(1, sizeof *s);
+        if (s == NULL) {
+            nx_binding_fail(NX_ENOMEM, "out of memory");
+            return NULL;
+        }
+        s->version = NX_WS_SERVER_STATS_VERSION;
+        if (nx_binding_server_status($self, nx_ws_server_get_cluster_stats($self->handle, s)) < 0) {
+            free(s);
+            return NULL;
+        }
+        return s;
+    }
+    uint32_t node_id() {
+        uint32_t node = 0;
+        nx_ws_server_node_id($self->handle, &node);
+        return node;
     }
     nx_count client_count() { return nx_ws_server_client_count($self->handle); }
     nx_result set_user_data(uint64_t client, const char *data, size_t size) {

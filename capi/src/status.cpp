@@ -37,6 +37,10 @@ int status_of(io::SendResult result, std::string& slot, std::uint64_t client) no
                 fmt::format("client {} is over max_send_queue and is being disconnected", client));
         case io::SendResult::invalid_argument:
             return fail(slot, NX_EINVAL, "invalid argument");
+        case io::SendResult::unavailable:
+            return fail(
+                slot, NX_EUNAVAILABLE,
+                fmt::format("client {} is on another server and Redis is out of reach", client));
         }
     } catch (...) {
     }
@@ -182,6 +186,8 @@ const char* nx_strerror(int status) noexcept {
         return "internal error";
     case NX_ETOOBIG:
         return "message too big";
+    case NX_EUNAVAILABLE:
+        return "the client is on another server and Redis is out of reach";
     case NX_ETLSCONFIG:
         return "unusable TLS options";
     default:

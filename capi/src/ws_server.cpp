@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <Poco/Exception.h>
@@ -64,6 +65,8 @@ struct nx_ws_server {
     nexus::io::ClientInfo info;
     std::string info_headers;
     std::string info_channels;
+    // Other servers' clients as the last nx_ws_server_cluster_clients() saw them.
+    std::unordered_map<std::uint64_t, nexus::io::ClientInfo> cluster;
 
     bool single_loop() const noexcept { return config.threads == 1; }
 
@@ -138,7 +141,51 @@ int to_config(const nx_ws_server_options& o, nexus::io::ServerConfig& c) {
     c.deflate.memory_level = o.deflate_memory_level;
     c.static_dir = o.static_dir != nullptr ? o.static_dir : "";
     c.log_level = static_cast<nexus::io::LogLevel>(o.log_level);
+    c.scaling.enabled = o.scaling_redis != 0;
+    if (o.redis_url != nullptr) {
+        c.scaling.redis_url = o.redis_url;
+    }
+    if (o.scaling_prefix != nullptr) {
+        c.scaling.prefix = o.scaling_prefix;
+    }
+    c.scaling.presence_lease = milliseconds(o.scaling_lease_ms);
+    c.scaling.redis_timeout = milliseconds(o.scaling_timeout_ms);
+    c.scaling.max_backlog = o.scaling_max_backlog;
     return NX_OK;
+}
+
+/// ServerStats → the C struct (whose version the caller checked).
+void fill_stats(const nexus::io::ServerStats& s, nx_ws_server_stats* stats) {
+    using nexus::io::DropReason;
+    const auto dropped = [&](DropReason r) { return s.dropped[static_cast<int>(r)]; };
+    stats->clients = s.clients;
+    stats->connections_total = s.connections_total;
+    stats->handshakes_rejected = s.handshakes_rejected;
+    stats->http_requests = s.http_requests;
+    stats->messages_in = s.messages_in;
+    stats->messages_out = s.messages_out;
+    stats->bytes_in = s.bytes_in;
+    stats->bytes_out = s.bytes_out;
+    stats->dropped_handshake_timeout = dropped(DropReason::handshake_timeout);
+    stats->dropped_pong_timeout = dropped(DropReason::pong_timeout);
+    stats->dropped_idle_timeout = dropped(DropReason::idle_timeout);
+    stats->dropped_send_queue_full = dropped(DropReason::send_queue_full);
+    stats->dropped_rate_limited = dropped(DropReason::rate_limited);
+    stats->dropped_protocol_error = dropped(DropReason::protocol_error);
+    stats->dropped_server_stopping = dropped(DropReason::server_stopping);
+    stats->dropped_pending_limit = dropped(DropReason::pending_limit);
+    stats->dropped_tls_handshake = dropped(DropReason::tls_handshake);
+    stats->remote_out = s.remote_out;
+    stats->remote_in = s.remote_in;
+    stats->remote_dropped = s.remote_dropped;
+    stats->backplane_errors = s.backplane_errors;
+    stats->backplane_up = s.backplane_up;
+    stats->servers = s.servers;
+}
+
+/// What a SocketError from a cluster query means in C.
+int fail_query(nx_ws_server* s, const nexus::io::SocketError& e) {
+    return fail(s->last_error, nexus::capi::status_of(e.kind()), e.what());
 }
 
 /// Hands `s->current` out through `event`.
@@ -352,6 +399,12 @@ int nx_ws_server_options_init(nx_ws_server_options* options, unsigned int versio
     options->handshake_events = 0;
     options->log_level = static_cast<int>(d.log_level);
     options->max_event_queue = 64ULL * 1024 * 1024;
+    options->scaling_redis = d.scaling.enabled ? 1 : 0;
+    options->redis_url = nullptr;
+    options->scaling_prefix = nullptr;
+    options->scaling_lease_ms = static_cast<std::uint32_t>(d.scaling.presence_lease.count());
+    options->scaling_timeout_ms = static_cast<std::uint32_t>(d.scaling.redis_timeout.count());
+    options->scaling_max_backlog = d.scaling.max_backlog;
     return NX_OK;
 }
 
@@ -586,7 +639,9 @@ int nx_ws_server_disconnect(nx_ws_server* server, std::uint64_t client, int code
                                     "or not UTF-8",
                                     code));
         }
-        if (result == nexus::io::SendResult::ok) {
+        // Only this server's clients get a disconnect event here, which
+        // ends their entry.
+        if (result == nexus::io::SendResult::ok && server->server->is_local(client)) {
             server->closing.insert(client);
         }
         return status_of(result, server->last_error, client);
@@ -642,6 +697,12 @@ int nx_ws_server_client_info(nx_ws_server* server, std::uint64_t client,
         auto found = server->server->client(client);
         if (!found) {
             found = server->events->departed(client);
+        }
+        if (!found) {
+            const auto remote = server->cluster.find(client);
+            if (remote != server->cluster.end()) {
+                found = remote->second;
+            }
         }
         if (found) {
             kept = std::move(*found);
@@ -761,27 +822,61 @@ int nx_ws_server_get_stats(const nx_ws_server* server, nx_ws_server_stats* stats
         return fail_thread(NX_EINVAL,
                            "stats is NULL or its version is not NX_WS_SERVER_STATS_VERSION");
     }
-    using nexus::io::DropReason;
-    const nexus::io::ServerStats s = server->server->stats();
-    const auto dropped = [&](DropReason r) { return s.dropped[static_cast<int>(r)]; };
-    stats->clients = s.clients;
-    stats->connections_total = s.connections_total;
-    stats->handshakes_rejected = s.handshakes_rejected;
-    stats->http_requests = s.http_requests;
-    stats->messages_in = s.messages_in;
-    stats->messages_out = s.messages_out;
-    stats->bytes_in = s.bytes_in;
-    stats->bytes_out = s.bytes_out;
-    stats->dropped_handshake_timeout = dropped(DropReason::handshake_timeout);
-    stats->dropped_pong_timeout = dropped(DropReason::pong_timeout);
-    stats->dropped_idle_timeout = dropped(DropReason::idle_timeout);
-    stats->dropped_send_queue_full = dropped(DropReason::send_queue_full);
-    stats->dropped_rate_limited = dropped(DropReason::rate_limited);
-    stats->dropped_protocol_error = dropped(DropReason::protocol_error);
-    stats->dropped_server_stopping = dropped(DropReason::server_stopping);
-    stats->dropped_pending_limit = dropped(DropReason::pending_limit);
-    stats->dropped_tls_handshake = dropped(DropReason::tls_handshake);
+    fill_stats(server->server->stats(), stats);
     return NX_OK;
+}
+
+int nx_ws_server_node_id(const nx_ws_server* server, std::uint32_t* node) noexcept {
+    NX_REQUIRE_SERVER(server);
+    if (node == nullptr) {
+        return fail_thread(NX_EINVAL, "node is NULL");
+    }
+    *node = server->server->node_id();
+    return NX_OK;
+}
+
+int nx_ws_server_cluster_clients(nx_ws_server* server, std::uint64_t* ids,
+                                 std::size_t capacity) noexcept {
+    NX_REQUIRE_SERVER(server);
+    if (ids == nullptr && capacity != 0) {
+        return fail(server->last_error, NX_EINVAL, "ids is NULL but capacity is not 0");
+    }
+    return guard(server->last_error, [&]() -> int {
+        try {
+            auto all = server->server->cluster_clients();
+            server->cluster.clear();
+            std::size_t i = 0;
+            for (auto& info : all) {
+                if (i < capacity) {
+                    ids[i] = info.id;
+                }
+                ++i;
+                if (!server->server->is_local(info.id)) {
+                    const std::uint64_t id = info.id;
+                    server->cluster.emplace(id, std::move(info));
+                }
+            }
+            return static_cast<int>(std::min<std::size_t>(all.size(), INT32_MAX));
+        } catch (const nexus::io::SocketError& e) {
+            return fail_query(server, e);
+        }
+    });
+}
+
+int nx_ws_server_get_cluster_stats(nx_ws_server* server, nx_ws_server_stats* stats) noexcept {
+    NX_REQUIRE_SERVER(server);
+    if (stats == nullptr || stats->version != NX_WS_SERVER_STATS_VERSION) {
+        return fail(server->last_error, NX_EINVAL,
+                    "stats is NULL or its version is not NX_WS_SERVER_STATS_VERSION");
+    }
+    return guard(server->last_error, [&]() -> int {
+        try {
+            fill_stats(server->server->cluster_stats(), stats);
+            return NX_OK;
+        } catch (const nexus::io::SocketError& e) {
+            return fail_query(server, e);
+        }
+    });
 }
 
 } // extern "C"

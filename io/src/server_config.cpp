@@ -177,6 +177,37 @@ void ServerConfig::apply_environment(const std::map<std::string, std::string>& e
             }
         }
     }
+    if (const auto* v = get("WEBSOCKET_SCALING")) {
+        if (*v == "redis") {
+            scaling.enabled = true;
+        } else if (v->empty() || *v == "none" || *v == "off") {
+            scaling.enabled = false;
+        } else {
+            bad_value("WEBSOCKET_SCALING", *v, "redis or none");
+        }
+    }
+    if (const auto* v = get("REDIS_URL")) {
+        try {
+            (void)RedisEndpoint::parse(*v);
+        } catch (const std::invalid_argument& e) {
+            // (Not the value: it may hold a password.)
+            throw std::invalid_argument(std::string("REDIS_URL: ") + e.what());
+        }
+        scaling.redis_url = *v;
+    }
+    if (const auto* v = get("WEBSOCKET_SCALING_PREFIX")) {
+        scaling.prefix = *v;
+    }
+    if (const auto* v = get("WEBSOCKET_SCALING_LEASE")) {
+        scaling.presence_lease = parse_seconds("WEBSOCKET_SCALING_LEASE", *v);
+    }
+    if (const auto* v = get("WEBSOCKET_SCALING_TIMEOUT")) {
+        scaling.redis_timeout = parse_seconds("WEBSOCKET_SCALING_TIMEOUT", *v);
+    }
+    if (const auto* v = get("WEBSOCKET_SCALING_BACKLOG")) {
+        scaling.max_backlog =
+            parse_unsigned("WEBSOCKET_SCALING_BACKLOG", *v, std::uint64_t{1} << 40);
+    }
 }
 
 std::map<std::string, std::string> parse_dotenv(const std::string& text) {

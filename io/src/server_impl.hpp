@@ -26,6 +26,8 @@
 
 namespace nexus::io::detail {
 
+class Backplane;
+class BackplaneSink;
 class Loop;
 class TlsContext;
 
@@ -352,6 +354,7 @@ namespace nexus::io {
 
 struct WebSocketServer::Impl {
     Impl(ServerConfig config, ServerHandler& handler);
+    ~Impl();
 
     struct Target {
         ClientId id;
@@ -378,6 +381,22 @@ struct WebSocketServer::Impl {
     /// size in use), to every target, grouped per loop.
     std::size_t deliver_encoded(const std::vector<Target>& targets,
                                 std::span<const std::uint8_t> data, bool binary);
+
+    /// The operations on this server's own clients (the public ones add the
+    /// other servers' when scaling).
+    SendResult send_local(ClientId id, std::span<const std::uint8_t> data, bool binary);
+    std::size_t broadcast_local(std::span<const std::uint8_t> data, bool binary, ClientId except);
+    std::size_t publish_local(std::string_view channel, std::span<const std::uint8_t> data,
+                              bool binary);
+    SendResult disconnect_local(ClientId id, std::uint16_t code, std::string_view reason);
+    ServerStats local_stats() const;
+    /// The client as presence in Redis keeps it; needs registry_mutex
+    /// unless the session is not registered yet.
+    std::string presence_record(const detail::Session& session) const;
+    /// Scaling: made by the constructor (a bad REDIS_URL fails it), started
+    /// by start() before the port opens (client ids then carry the node id).
+    void make_backplane();
+    void start_backplane();
 
     /// Connected clients, counted against max_clients.
     std::size_t client_count_for_limit() const;
@@ -416,6 +435,12 @@ struct WebSocketServer::Impl {
         std::atomic<std::uint64_t> bytes_out{0};
         std::atomic<std::uint64_t> dropped[static_cast<int>(DropReason::count_)]{};
     } counters;
+
+    /// Scaling: made with the server when config.scaling is enabled,
+    /// started by start(). Last, so that it goes first: its threads reach
+    /// everything above.
+    std::unique_ptr<detail::BackplaneSink> cluster_sink;
+    std::unique_ptr<detail::Backplane> backplane;
 };
 
 } // namespace nexus::io

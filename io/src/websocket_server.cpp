@@ -8,6 +8,7 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "backplane.hpp"
 #include "nexus/core/close_code.hpp"
 #include "nexus/core/frame.hpp"
 #include "nexus/core/http.hpp"
@@ -105,6 +106,7 @@ WebSocketServer::Impl::Impl(ServerConfig server_config, ServerHandler& server_ha
     for (unsigned i = 0; i < config.threads; ++i) {
         loops.push_back(std::make_unique<detail::Loop>(*this, i));
     }
+    make_backplane();
 }
 
 std::size_t WebSocketServer::Impl::client_count_for_limit() const {
@@ -402,11 +404,22 @@ ClientInfo detail::ClientRecord::expand(ClientId id, const ServerConfig& config)
 // ---------------------------------------------------------------- registry
 
 void WebSocketServer::Impl::register_client(detail::Session& session) {
-    const std::unique_lock lock(registry_mutex);
-    registry.insert(session);
+    // The record is the loop's alone until the session is registered (then
+    // it changes only under the lock): read it before.
+    std::string record = backplane ? presence_record(session) : std::string();
+    {
+        const std::unique_lock lock(registry_mutex);
+        registry.insert(session);
+    }
+    if (backplane) {
+        backplane->client_joined(session.id(), std::move(record));
+    }
 }
 
 void WebSocketServer::Impl::unregister_client(ClientId id) {
+    if (backplane) {
+        backplane->client_left(id);
+    }
     const std::unique_lock lock(registry_mutex);
     const detail::Session* session = registry.erase(id);
     if (session == nullptr) {
@@ -584,6 +597,7 @@ void WebSocketServer::start() {
     if (impl_->started.exchange(true)) {
         return;
     }
+    impl_->start_backplane();
     const Poco::Net::SocketAddress address(impl_->config.host, impl_->config.port);
     const bool several = impl_->loops.size() > 1;
     impl_->loops[0]->listen(address, several);
@@ -642,6 +656,9 @@ void WebSocketServer::stop() noexcept {
     if (impl_->stopping.exchange(true)) {
         return;
     }
+    if (impl_->backplane) {
+        impl_->backplane->request_stop(); // presence goes at once
+    }
     for (auto& loop : impl_->loops) {
         detail::Loop* l = loop.get();
         try {
@@ -681,13 +698,21 @@ SendResult WebSocketServer::send(ClientId id, std::span<const std::uint8_t> data
     if (!binary && !core::is_valid_utf8(data)) {
         return SendResult::invalid_utf8;
     }
+    if (impl_->backplane && !impl_->backplane->is_local(id)) {
+        return impl_->backplane->send(id, data, binary);
+    }
+    return impl_->send_local(id, data, binary);
+}
+
+SendResult WebSocketServer::Impl::send_local(ClientId id, std::span<const std::uint8_t> data,
+                                             bool binary) {
     // The payload is copied only when it must cross to another loop.
     detail::Session* session = nullptr;
     unsigned loop_index = 0;
     int slot = -1;
     {
-        const std::shared_lock lock(impl_->registry_mutex);
-        session = impl_->registered(id);
+        const std::shared_lock lock(registry_mutex);
+        session = registered(id);
         if (session == nullptr) {
             return SendResult::unknown_client;
         }
@@ -699,11 +724,11 @@ SendResult WebSocketServer::send(ClientId id, std::span<const std::uint8_t> data
     }
     // Only the session's own loop may use the pointer after the lock: no
     // other thread destroys it.
-    detail::Loop& target = *impl_->loops[loop_index];
+    detail::Loop& target = *loops[loop_index];
     if (target.loop.in_loop_thread()) {
         return session->send(data, binary);
     }
-    return impl_->post_send(target, id, slot, data, binary);
+    return post_send(target, id, slot, data, binary);
 }
 
 SendResult WebSocketServer::send_text(ClientId id, std::string_view text) {
@@ -715,11 +740,20 @@ std::size_t WebSocketServer::broadcast(std::span<const std::uint8_t> data, bool 
     if (!binary && !core::is_valid_utf8(data)) {
         return 0;
     }
+    const std::size_t queued = impl_->broadcast_local(data, binary, except);
+    if (impl_->backplane) {
+        impl_->backplane->broadcast(data, binary, except);
+    }
+    return queued;
+}
+
+std::size_t WebSocketServer::Impl::broadcast_local(std::span<const std::uint8_t> data, bool binary,
+                                                   ClientId except) {
     std::vector<Impl::Target> targets;
     {
-        const std::shared_lock lock(impl_->registry_mutex);
-        targets.reserve(impl_->registry.size());
-        impl_->registry.for_each([&](const detail::Session& session) {
+        const std::shared_lock lock(registry_mutex);
+        targets.reserve(registry.size());
+        registry.for_each([&](const detail::Session& session) {
             if (session.id() != except) {
                 targets.push_back({session.id(), session.slot(), session.loop_index(),
                                    session.client.deflate_window});
@@ -729,7 +763,7 @@ std::size_t WebSocketServer::broadcast(std::span<const std::uint8_t> data, bool 
     if (targets.empty()) {
         return 0;
     }
-    return impl_->deliver_encoded(targets, data, binary);
+    return deliver_encoded(targets, data, binary);
 }
 
 std::size_t WebSocketServer::broadcast_text(std::string_view text, ClientId except) {
@@ -744,7 +778,15 @@ SendResult WebSocketServer::disconnect(ClientId id, std::uint16_t code, std::str
         !core::is_valid_utf8(reason)) {
         return SendResult::invalid_argument;
     }
-    return impl_->with_session(
+    if (impl_->backplane && !impl_->backplane->is_local(id)) {
+        return impl_->backplane->disconnect(id, code, reason);
+    }
+    return impl_->disconnect_local(id, code, reason);
+}
+
+SendResult WebSocketServer::Impl::disconnect_local(ClientId id, std::uint16_t code,
+                                                   std::string_view reason) {
+    return with_session(
         id,
         [code, reason = std::string(reason)](detail::Session& s) { return s.close(code, reason); },
         true);
@@ -843,6 +885,9 @@ bool WebSocketServer::set_user_data(ClientId id, std::string data) {
     }
     session->client.make_extras().user_data = std::move(data);
     session->client.trim_extras();
+    if (impl_->backplane) {
+        impl_->backplane->client_joined(id, impl_->presence_record(*session));
+    }
     return true;
 }
 
@@ -889,15 +934,24 @@ std::size_t WebSocketServer::publish(std::string_view channel, std::span<const s
     if (!binary && !core::is_valid_utf8(data)) {
         return 0;
     }
+    const std::size_t queued = impl_->publish_local(channel, data, binary);
+    if (impl_->backplane) {
+        impl_->backplane->publish(channel, data, binary);
+    }
+    return queued;
+}
+
+std::size_t WebSocketServer::Impl::publish_local(std::string_view channel,
+                                                 std::span<const std::uint8_t> data, bool binary) {
     std::vector<Impl::Target> targets;
     {
-        const std::shared_lock lock(impl_->registry_mutex);
-        const auto members = impl_->channel_members.find(channel);
-        if (members == impl_->channel_members.end()) {
+        const std::shared_lock lock(registry_mutex);
+        const auto members = channel_members.find(channel);
+        if (members == channel_members.end()) {
             return 0;
         }
         for (ClientId id : members->second) {
-            if (const detail::Session* session = impl_->registered(id)) {
+            if (const detail::Session* session = registered(id)) {
                 targets.push_back(
                     {id, session->slot(), session->loop_index(), session->client.deflate_window});
             }
@@ -906,7 +960,7 @@ std::size_t WebSocketServer::publish(std::string_view channel, std::span<const s
     if (targets.empty()) {
         return 0;
     }
-    return impl_->deliver_encoded(targets, data, binary);
+    return deliver_encoded(targets, data, binary);
 }
 
 std::vector<std::string> WebSocketServer::channels(ClientId id) const {
@@ -920,9 +974,16 @@ std::vector<std::string> WebSocketServer::channels(ClientId id) const {
 }
 
 ServerStats WebSocketServer::stats() const {
+    return impl_->local_stats();
+}
+
+ServerStats WebSocketServer::Impl::local_stats() const {
     ServerStats s;
-    const auto& c = impl_->counters;
-    s.clients = client_count();
+    const auto& c = counters;
+    {
+        const std::shared_lock lock(registry_mutex);
+        s.clients = registry.size();
+    }
     s.connections_total = c.connections_total.load(std::memory_order_relaxed);
     s.handshakes_rejected = c.handshakes_rejected.load(std::memory_order_relaxed);
     s.http_requests = c.http_requests.load(std::memory_order_relaxed);
@@ -932,6 +993,9 @@ ServerStats WebSocketServer::stats() const {
     s.bytes_out = c.bytes_out.load(std::memory_order_relaxed);
     for (int i = 0; i < static_cast<int>(DropReason::count_); ++i) {
         s.dropped[i] = c.dropped[i].load(std::memory_order_relaxed);
+    }
+    if (backplane) {
+        backplane->add_counters(s);
     }
     return s;
 }

@@ -63,15 +63,15 @@ int64_t wall_ms(void) {
 
 const char* status_name(int status) {
     static const char* const names[] = {
-        "NX_OK (0)",         "NX_EINVAL (-1)",        "NX_ENOMEM (-2)",      "NX_ESTATE (-3)",
-        "NX_ENOCLIENT (-4)", "NX_EUTF8 (-5)",         "NX_ECLOSING (-6)",    "NX_EQUEUEFULL (-7)",
-        "NX_ETIMEDOUT (-8)", "NX_EBIND (-9)",         "NX_EURL (-10)",       "NX_EDNS (-11)",
-        "NX_EREFUSED (-12)", "NX_EUNREACHABLE (-13)", "NX_EHANDSHAKE (-14)", "NX_EIO (-15)",
-        "NX_ECLOSED (-16)",  "NX_ETLS (-17)",         "NX_ECERT (-18)",      "NX_EINTERNAL (-19)",
-        "NX_ETOOBIG (-20)",  "NX_ETLSCONFIG (-21)",
+        "NX_OK (0)",         "NX_EINVAL (-1)",        "NX_ENOMEM (-2)",        "NX_ESTATE (-3)",
+        "NX_ENOCLIENT (-4)", "NX_EUTF8 (-5)",         "NX_ECLOSING (-6)",      "NX_EQUEUEFULL (-7)",
+        "NX_ETIMEDOUT (-8)", "NX_EBIND (-9)",         "NX_EURL (-10)",         "NX_EDNS (-11)",
+        "NX_EREFUSED (-12)", "NX_EUNREACHABLE (-13)", "NX_EHANDSHAKE (-14)",   "NX_EIO (-15)",
+        "NX_ECLOSED (-16)",  "NX_ETLS (-17)",         "NX_ECERT (-18)",        "NX_EINTERNAL (-19)",
+        "NX_ETOOBIG (-20)",  "NX_ETLSCONFIG (-21)",   "NX_EUNAVAILABLE (-22)",
     };
     static _Thread_local char other[64];
-    if (status <= 0 && status >= -21) {
+    if (status <= 0 && status >= -22) {
         return names[-status];
     }
     if (status == PEER_TIMEOUT) {

@@ -52,8 +52,8 @@ static void version_matches_macros(void** state) {
 
 static void strerror_every_status(void** state) {
     (void)state;
-    const char* texts[22];
-    for (int s = 0; s >= -21; --s) {
+    const char* texts[23];
+    for (int s = 0; s >= -22; --s) {
         const char* text = nx_strerror(s);
         if (text == NULL || text[0] == '\0') {
             fail_msg("nx_strerror(%s) is empty", status_name(s));
@@ -76,7 +76,7 @@ static void strerror_every_status(void** state) {
 
 static void strerror_unknown_status(void** state) {
     (void)state;
-    const int unknown[] = {1, 2, 100, -22, -23, -100, -10000, INT_MAX, INT_MIN};
+    const int unknown[] = {1, 2, 100, -23, -24, -100, -10000, INT_MAX, INT_MIN};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; ++i) {
         const char* text = nx_strerror(unknown[i]);
         if (text == NULL || strcmp(text, "unknown status") != 0) {
@@ -96,6 +96,7 @@ static void status_values_pinned(void** state) {
     assert_int_equal(NX_EINTERNAL, -19);
     assert_int_equal(NX_ETOOBIG, -20);
     assert_int_equal(NX_ETLSCONFIG, -21);
+    assert_int_equal(NX_EUNAVAILABLE, -22);
     assert_int_equal(NX_EVENT_PONG, 8);
     assert_int_equal(NX_OPCODE_PONG, 10);
     assert_int_equal(NX_LOG_OFF, 5);

@@ -74,6 +74,7 @@ public:
     /// waits for it to exit. Returns all output read.
     std::string read_to_end(std::chrono::milliseconds timeout);
     const std::string& output() const { return output_; }
+    pid_t pid() const { return pid_; }
 
 private:
     bool read_more(std::chrono::steady_clock::time_point deadline);

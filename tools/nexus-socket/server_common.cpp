@@ -33,7 +33,10 @@ std::set<std::string> server_valued_options(const std::set<std::string>& extra) 
                                 "handshake-timeout",
                                 "tls-cert",
                                 "tls-key",
-                                "tls-passphrase"};
+                                "tls-passphrase",
+                                "redis",
+                                "scaling-prefix",
+                                "scaling-lease"};
     names.insert(extra.begin(), extra.end());
     return names;
 }
@@ -67,7 +70,13 @@ const char* server_options_help() {
            "                           chain (WEBSOCKET_TLS_CERT); the key may be in it\n"
            "  --tls-key FILE           its PEM private key (WEBSOCKET_TLS_KEY)\n"
            "  --tls-passphrase TEXT    of an encrypted key (WEBSOCKET_TLS_PASSPHRASE;\n"
-           "                           prefer the variable: arguments are visible to ps)\n";
+           "                           prefer the variable: arguments are visible to ps)\n"
+           "  --redis URL              share clients, broadcasts and channels with every\n"
+           "                           server on this Redis (WEBSOCKET_SCALING=redis,\n"
+           "                           REDIS_URL: redis://[:password@]host[:port][/db],\n"
+           "                           rediss:// for TLS)\n"
+           "  --scaling-prefix P       Redis key and channel prefix (default nexus)\n"
+           "  --scaling-lease S        presence lease in seconds (default 10)\n";
 }
 
 io::ServerConfig server_config_from(const Options& o) {
@@ -153,6 +162,25 @@ io::ServerConfig server_config_from(const Options& o) {
         c.tls->local_pk = o.get("tls-key", c.tls->local_pk);
         c.tls->passphrase = o.get("tls-passphrase", c.tls->passphrase);
     }
+    if (o.has("redis")) {
+        c.scaling.enabled = true;
+        c.scaling.redis_url = o.get("redis", "");
+        try {
+            (void)io::RedisEndpoint::parse(c.scaling.redis_url);
+        } catch (const std::invalid_argument& e) {
+            throw UsageError(std::string("--redis: ") + e.what());
+        }
+    }
+    for (const char* name : {"scaling-prefix", "scaling-lease"}) {
+        if (o.has(name) && !c.scaling.enabled) {
+            throw UsageError(std::string("--") + name +
+                             " needs --redis (or WEBSOCKET_SCALING=redis)");
+        }
+    }
+    c.scaling.prefix = o.get("scaling-prefix", c.scaling.prefix);
+    if (o.has("scaling-lease")) {
+        c.scaling.presence_lease = ms(o.get_seconds("scaling-lease", 0));
+    }
     return c;
 }
 
@@ -192,6 +220,11 @@ int run_until_signal(io::WebSocketServer& server, const io::ServerConfig& config
     }
     // Scripts start us with --port 0 and read the port from this line.
     announce(server.port());
+    if (config.scaling.enabled) {
+        std::printf("sharing clients through redis %s as server %u\n",
+                    io::RedisEndpoint::parse(config.scaling.redis_url).where().c_str(),
+                    server.node_id());
+    }
     std::fflush(stdout);
     std::thread watcher([&server, signals] {
         int received = 0;

@@ -78,8 +78,10 @@ enum nx_status {
     NX_ECERT = -18,        /* the peer's certificate was refused */
     NX_EINTERNAL = -19,    /* a bug: an unexpected internal failure (the detail says what) */
     NX_ETOOBIG = -20,      /* a message over the configured size limit */
-    NX_ETLSCONFIG = -21    /* unusable TLS options: unreadable certificate or key, wrong
+    NX_ETLSCONFIG = -21,   /* unusable TLS options: unreadable certificate or key, wrong
                               passphrase, key not matching the certificate, bad ciphers */
+    NX_EUNAVAILABLE = -22  /* scaling: the client is on another server and Redis cannot be
+                              reached now */
 };
 
 /* Static text for a status ("invalid argument", ...); "unknown status" for
@@ -186,6 +188,16 @@ typedef struct nx_ws_server_options {
     int log_level;                          /* enum nx_log_level, process-wide; NX_LOG_WARNING */
     uint64_t max_event_queue;               /* bytes of events waiting for poll (threads > 1);
                                                over it the client is closed with 1013; 64 MiB */
+    /* Scaling (docs/scaling.md): nonzero shares clients, broadcasts, channels
+     * and presence with every server on the same Redis and prefix; 0. */
+    int scaling_redis;
+    const char* redis_url;        /* redis://[[user]:password@]host[:port][/db], rediss://
+                                     for TLS; NULL: "redis://127.0.0.1:6379/0" */
+    const char* scaling_prefix;   /* of every Redis key and channel; NULL: "nexus" */
+    uint32_t scaling_lease_ms;    /* presence lease, >= 300; 10000 */
+    uint32_t scaling_timeout_ms;  /* connect, command and query timeout; 2000 */
+    uint64_t scaling_max_backlog; /* bytes waiting for Redis before remote deliveries
+                                     are dropped; 16 MiB */
 } nx_ws_server_options;
 
 /* Fills `options` with the defaults above. `version` must be
@@ -382,12 +394,51 @@ typedef struct nx_ws_server_stats {
     uint64_t dropped_server_stopping;
     uint64_t dropped_pending_limit;
     uint64_t dropped_tls_handshake; /* wss://: TLS handshakes that failed */
+    /* Scaling; 0 without it. */
+    uint64_t remote_out;       /* broadcasts, publishes, sends handed to Redis */
+    uint64_t remote_in;        /* messages from other servers acted on here */
+    uint64_t remote_dropped;   /* not handed to Redis: unreachable or over the backlog */
+    uint64_t backplane_errors; /* connections to Redis lost or refused */
+    uint64_t backplane_up;     /* 1 while this server's links to Redis work (cluster: how
+                                  many servers' do) */
+    uint64_t servers;          /* 1; for nx_ws_server_get_cluster_stats() the live servers */
 } nx_ws_server_stats;
 
 /* Fills *stats. NX_EINVAL for NULL or a version this library does not
  * know. Any thread. */
 NX_EXTERN int nx_ws_server_get_stats(const nx_ws_server* server,
                                      nx_ws_server_stats* stats) NX_NOEXCEPT;
+
+/* ------------------------------------------------------------- scaling
+ *
+ * With scaling_redis on, nx_ws_server_send(), nx_ws_server_disconnect(),
+ * nx_ws_server_broadcast() and nx_ws_server_publish() also reach the clients
+ * of the other servers sharing the Redis and prefix (their ids carry their
+ * server's node id). A send or disconnect to another server's client returns
+ * NX_OK once handed to Redis (NX_ENOCLIENT when no live server has that
+ * node id, NX_EUNAVAILABLE while Redis is out of reach); broadcast and
+ * publish return the local count. Losing Redis is reported once as an
+ * NX_EVENT_ERROR with client 0; local clients are served throughout. */
+
+/* This server's node id (0 without scaling or before start). Any thread. */
+NX_EXTERN int nx_ws_server_node_id(const nx_ws_server* server, uint32_t* node) NX_NOEXCEPT;
+
+/* The ids of every client of every live server, ascending: this server's
+ * from its registry, the others' from presence in Redis. Writes at most
+ * `capacity` ids and returns how many there are (>= 0). Until the next call,
+ * nx_ws_server_client_info() also describes the other servers' clients it
+ * returned (pending 0, channels ""). Blocks for a few round trips to Redis
+ * (each bounded by scaling_timeout_ms): NX_EIO, NX_EREFUSED, NX_ETIMEDOUT
+ * ... when Redis cannot be asked. Without scaling: nx_ws_server_clients().
+ * Owning thread. */
+NX_EXTERN int nx_ws_server_cluster_clients(nx_ws_server* server, uint64_t* ids,
+                                           size_t capacity) NX_NOEXCEPT;
+
+/* The statistics of every live server added up (servers says how many;
+ * the others' figures are at most a third of the lease old). Errors as
+ * nx_ws_server_cluster_clients(). Owning thread. */
+NX_EXTERN int nx_ws_server_get_cluster_stats(nx_ws_server* server,
+                                             nx_ws_server_stats* stats) NX_NOEXCEPT;
 
 /* ------------------------------------------------------ WebSocket client */
 

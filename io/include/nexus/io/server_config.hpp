@@ -12,6 +12,7 @@
 
 #include "nexus/core/deflate.hpp"
 #include "nexus/io/log.hpp"
+#include "nexus/io/scaling.hpp"
 #include "nexus/io/tls.hpp"
 
 namespace nexus::io {
@@ -85,6 +86,10 @@ struct ServerConfig {
     /// Unusable files fail WebSocketServer::start() with SocketError
     /// tls_config.
     std::optional<TlsOptions> tls;
+
+    /// Several servers sharing clients through Redis; off unless enabled
+    /// (scaling.hpp: WEBSOCKET_SCALING, REDIS_URL, WEBSOCKET_SCALING_*).
+    ScalingConfig scaling;
 
     /// Applies the variables above from `env` (names as in the comments)
     /// over the current values. Throws std::invalid_argument naming the

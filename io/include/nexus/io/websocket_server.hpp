@@ -95,6 +95,16 @@ struct ServerStats {
     std::uint64_t bytes_in = 0; // payload bytes of messages
     std::uint64_t bytes_out = 0;
     std::uint64_t dropped[static_cast<int>(DropReason::count_)] = {};
+
+    // Scaling (ServerConfig::scaling); all 0 without it.
+    std::uint64_t remote_out = 0;       // broadcasts, publishes, sends handed to Redis
+    std::uint64_t remote_in = 0;        // messages from other servers acted on here
+    std::uint64_t remote_dropped = 0;   // not handed to Redis: unreachable or over the backlog
+    std::uint64_t backplane_errors = 0; // connections to Redis lost or refused
+    std::uint64_t backplane_up = 0;     // 1 while both links to Redis work
+    /// Servers these figures add up: 1 from stats(); the live servers from
+    /// cluster_stats().
+    std::uint64_t servers = 1;
 };
 
 /// Event callbacks; every one has an empty default.
@@ -110,7 +120,8 @@ public:
     /// ours, or 1006 when the transport went away without one.
     virtual void on_disconnect(ClientId id, std::uint16_t code, std::string_view reason);
     /// Something went wrong with a client (id) or the server (id 0); a
-    /// disconnect follows for a client.
+    /// disconnect follows for a client. With scaling, id 0 also reports
+    /// Redis going out of reach (once, until it is back).
     virtual void on_error(ClientId id, std::string_view message);
     /// A request the hook deferred ended without becoming a client: it
     /// timed out, the peer left, the server stopped, it was rejected, or it
@@ -127,6 +138,7 @@ enum class SendResult : int {
     closing = 3,        // the client is closing; nothing more goes to it
     queue_full = 4,     // over max_send_queue: the client is being disconnected
     invalid_argument = 5,
+    unavailable = 6, // a client of another server, and Redis cannot be reached now
 };
 
 class WebSocketServer {
@@ -208,6 +220,29 @@ public:
     std::vector<std::string> channels(ClientId id) const;
 
     ServerStats stats() const;
+
+    /// Scaling (ServerConfig::scaling): send(), disconnect(), broadcast()
+    /// and publish() reach the clients of every server sharing the Redis
+    /// and prefix; client ids carry their server's node id. A send() or
+    /// disconnect() to a client of another server returns ok once handed
+    /// to Redis (unknown_client when no live server has that node id,
+    /// unavailable while Redis is out of reach); broadcast() and publish()
+    /// count the local clients only.
+    ///
+    /// This server's node id (0 without scaling, and before start()).
+    std::uint32_t node_id() const noexcept;
+    /// Whether `id` is (or would be) a client of this server rather than of
+    /// another one (always true without scaling).
+    bool is_local(ClientId id) const noexcept;
+    /// Every client of every live server: this one's from its registry,
+    /// the others' from presence in Redis (a server that died leaves within
+    /// the lease). Blocks for a few round trips to Redis; throws SocketError
+    /// when Redis cannot be asked. Without scaling: clients().
+    std::vector<ClientInfo> cluster_clients() const;
+    /// The statistics of every live server added up (servers says how
+    /// many); the others' are at most a third of the lease old. Throws like
+    /// cluster_clients(). Without scaling: stats().
+    ServerStats cluster_stats() const;
 
     struct Impl;
 
