@@ -1,19 +1,22 @@
 # Packaging (docs/packaging.md): included by the top-level CMakeLists.txt.
 #
 # The install rules of the targets live beside them (capi/, tools/,
-# bindings/php/); this file adds what belongs to packages rather than to one
-# target: the pkg-config and CMake package files, the man page, the systemd
-# unit, the per-package copyright and changelog, the Debian control files,
-# and the CPack description from which `make package` makes both the .deb
-# and the .rpm packages.
+# bindings/php/, bindings/go/, bindings/java/); this file adds what belongs
+# to packages rather than to one target: the pkg-config and CMake package
+# files, the man page, the systemd unit, the per-package copyright and
+# changelog, the Debian control files, and the CPack description from which
+# `make package` makes both the .deb and the .rpm packages.
 #
 # One CPack component is one package, with the same name in both formats:
 #
-#   component  package              contents
-#   lib        libnexus-socket1     libnexus-socket.so.1 (+ symbols file)
-#   dev        libnexus-socket-dev  socket.h, the .so link, nexus-socket.pc, CMake files
-#   php        php-nexus-socket     the extension, its ini, the PHP library, `nexus`
-#   tools      nexus-socket-tools   `nexus-socket`, its man page, systemd unit, env file
+#   component  package                  contents
+#   lib        libnexus-socket1         libnexus-socket.so.1 (+ symbols file)
+#   dev        libnexus-socket-dev      socket.h, the .so link, nexus-socket.pc, CMake files
+#   php        php-nexus-socket         the extension, its ini, the PHP library, `nexus`
+#   tools      nexus-socket-tools       `nexus-socket`, its man page, systemd unit, env file
+#   go         golang-nexus-socket-dev  the Go module as source (+ SWIG's output)
+#   java       libnexus-socket-java     the jar (architecture all)
+#   jni        libnexus-socket-jni      the JNI library libnexus_socket_java.so
 #
 # A new language binding adds a component here (see "Adding a package" in
 # docs/packaging.md): its install rules with COMPONENT <name>, an entry in
@@ -72,6 +75,12 @@ if(TARGET nexus_socket_php)
   execute_process(COMMAND ${NX_PHP_CONFIG} --phpapi
     OUTPUT_VARIABLE nx_phpapi OUTPUT_STRIP_TRAILING_WHITESPACE)
 endif()
+if(TARGET nexus_socket_go_wrap)
+  list(APPEND NX_PACKAGE_COMPONENTS go)
+endif()
+if(TARGET nexus_socket_jar)
+  list(APPEND NX_PACKAGE_COMPONENTS java jni)
+endif()
 
 # nx_package(COMPONENT NAME SECTION SUMMARY DESCRIPTION): the package of a
 # component, its /usr/share/doc/NAME/{copyright,changelog.Debian.gz}.
@@ -128,6 +137,37 @@ for every SAPI with phpenmod), the PHP library over it (the classes
 WebSocket, WebSocketClient, Socket and SocketServer; require
 'NexusSocket/bootstrap.php') and the nexus command, whose
 websocket:serve runs the chat server.")
+endif()
+if(TARGET nexus_socket_go_wrap)
+  install(FILES ${nx_pkg_src}/go/README.Debian
+    DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/golang-nexus-socket-dev COMPONENT go)
+  nx_package(go golang-nexus-socket-dev golang
+    "WebSocket and socket library - Go package"
+    "${nx_about}
+
+This package contains the Go module nexus-socket/nexus as source, in
+/usr/share/gocode/src/nexus-socket/nexus: a WebSocket server with
+handlers, a WebSocket client, TCP, TLS and UDP sockets. cgo builds it
+against libnexus-socket-dev; SWIG's output is included, so go build needs
+no SWIG. It needs Go 1.24 or newer and a C compiler; README.Debian says
+how a module uses it.")
+endif()
+if(TARGET nexus_socket_jar)
+  nx_package(java libnexus-socket-java java
+    "WebSocket and socket library - Java library"
+    "${nx_about}
+
+This package contains the Java library io.nexussocket (Java 17 or newer):
+a WebSocket server with listeners, a WebSocket client, TCP, TLS and UDP
+sockets. Its classpath is /usr/share/java/nexus-socket.jar; the native
+part comes with libnexus-socket-jni.")
+  nx_package(jni libnexus-socket-jni java
+    "WebSocket and socket library - Java native interface"
+    "${nx_about}
+
+This package contains the JNI library libnexus_socket_java.so, which the
+Java library of libnexus-socket-java loads, in the jni directory that
+Debian's Java runtimes search.")
 endif()
 
 # --- Debian control files --------------------------------------------------------
@@ -202,6 +242,18 @@ if(TARGET nexus_socket_php)
     ${nx_pkg_bin}/debian/php/conffiles ${nx_pkg_bin}/debian/php/postinst
     ${nx_pkg_bin}/debian/php/postrm)
 endif()
+# Go: the wrapper in the package was generated from this version's header,
+# hence the exact -dev; pkg-config for `#cgo pkg-config`. Architecture-bound
+# (SWIG's output assumes a 64-bit Go int), so not `all`.
+set(CPACK_DEBIAN_GO_PACKAGE_DEPENDS "libnexus-socket-dev (= ${nx_full_version}), pkg-config")
+# Java: the jar is `all`; it needs the JNI library of its version and a Java
+# 17 runtime. Debian's Java policy no longer asks libraries for the runtime
+# (lintian: needless-dependency-on-jre, a warning); we ask for it so that
+# installing the package gives something that runs. The JNI library's
+# dependencies come from dpkg-shlibdeps (libnexus-socket1, libc6).
+set(CPACK_DEBIAN_JAVA_PACKAGE_ARCHITECTURE all)
+set(CPACK_DEBIAN_JAVA_PACKAGE_DEPENDS
+  "libnexus-socket-jni (= ${nx_full_version}), default-jre-headless (>= 2:1.17) | java17-runtime-headless")
 
 # RPM: the same split and names; Requires/Provides of shared libraries from
 # rpmbuild's own dependency generator. Built on Debian, the RPMs carry Debian's
@@ -218,7 +270,8 @@ set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
   /lib /lib/systemd /lib/systemd/system /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}
   ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_FULL_LIBDIR}/cmake
   /usr/share/man /usr/share/man/man1 /usr/share/php /usr/lib/php
-  /etc/php /etc/php/${NX_PHP_VERSION} /etc/php/${NX_PHP_VERSION}/mods-available ${NX_PHP_EXTENSION_DIR})
+  /etc/php /etc/php/${NX_PHP_VERSION} /etc/php/${NX_PHP_VERSION}/mods-available ${NX_PHP_EXTENSION_DIR}
+  /usr/share/java /usr/share/gocode /usr/share/gocode/src)
 set(CPACK_RPM_DEV_PACKAGE_REQUIRES "libnexus-socket1 = ${nx_full_version}")
 set(CPACK_RPM_LIB_POST_INSTALL_SCRIPT_FILE ${nx_pkg_src}/rpm/ldconfig.sh)
 set(CPACK_RPM_LIB_POST_UNINSTALL_SCRIPT_FILE ${nx_pkg_src}/rpm/ldconfig.sh)
@@ -232,6 +285,10 @@ if(TARGET nexus_socket_php)
   set(CPACK_RPM_PHP_POST_INSTALL_SCRIPT_FILE ${nx_pkg_bin}/rpm/php-post.sh)
   set(CPACK_RPM_PHP_PRE_UNINSTALL_SCRIPT_FILE ${nx_pkg_bin}/rpm/php-preun.sh)
 endif()
+set(CPACK_RPM_GO_PACKAGE_REQUIRES "libnexus-socket-dev = ${nx_full_version}, pkg-config")
+# java-headless: what Fedora's OpenJDK packages provide (epoch 1).
+set(CPACK_RPM_JAVA_PACKAGE_ARCHITECTURE noarch)
+set(CPACK_RPM_JAVA_PACKAGE_REQUIRES "libnexus-socket-jni = ${nx_full_version}, java-headless >= 1:17")
 
 include(CPack)
 
