@@ -243,10 +243,24 @@ SendResult Backplane::disconnect(ClientId id, std::uint16_t code, std::string_vi
 }
 
 void Backplane::client_joined(ClientId id, std::string record) {
-    Array command;
+    // The lease goes with every write: HSET on a hash that did not exist
+    // (the first client) makes one without it, which would outlive a server
+    // killed before its next heartbeat.
+    const std::string clients = node_key("clients", node_);
     const std::size_t bytes = record.size() + k_overhead;
-    command << "HSET" << node_key("clients", node_) << std::to_string(id) << std::move(record);
-    enqueue(std::move(command), bytes, false);
+    Array hset;
+    hset << "HSET" << clients << std::to_string(id) << std::move(record);
+    Array expire;
+    expire << "PEXPIRE" << clients << std::to_string(config_.presence_lease.count());
+    const std::lock_guard lock(mutex_);
+    if (!publisher_up_ || queued_bytes_ + bytes + k_overhead > config_.max_backlog) {
+        resync_ = resync_ || publisher_up_; // a presence change was lost: rewrite it all
+        return;
+    }
+    queue_.push_back({std::move(hset), bytes, false});
+    queue_.push_back({std::move(expire), k_overhead, false});
+    queued_bytes_ += bytes + k_overhead;
+    wakeup_.notify_all();
 }
 
 void Backplane::client_left(ClientId id) {

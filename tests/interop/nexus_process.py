@@ -40,6 +40,25 @@ class NexusProcess:
                 self.url = "%s://127.0.0.1:%d/" % (match.group(1).decode(), self.port)
                 return
 
+    def wait_output(self, pattern, timeout=10.0):
+        """The first match of `pattern` (bytes regex) in what the process
+        printed, reading more as needed; RuntimeError after `timeout`."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            match = regex.search(self.output)
+            if match:
+                return match
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RuntimeError("no %r in %r" % (pattern, self.output))
+            ready, _, _ = select.select([self.proc.stdout], [], [], left)
+            if ready:
+                chunk = os.read(self.proc.stdout.fileno(), 4096)
+                if not chunk:
+                    raise RuntimeError("exited before %r: %r" % (pattern, self.output))
+                self.output += chunk
+
     def terminate(self, timeout=15.0):
         """SIGTERM, then the exit status (the graceful stop must end it)."""
         self.proc.send_signal(signal.SIGTERM)

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <set>
@@ -490,6 +491,43 @@ TEST(Scaling, AStalledRedisCostsBoundedMemory) {
     }
     ::kill(redis.pid(), SIGCONT);
     EXPECT_TRUE(eventually([&] { return a->stats().backplane_up == 1; }));
+}
+
+TEST(Scaling, AKilledServerLeavesPresenceWithinTheLease) {
+    RedisProcess redis;
+    const std::string prefix = unique_prefix();
+    RecordingHandler handler;
+    RunningServer a(cluster_config(redis.url(), prefix), handler);
+    // Another server in a process of its own, to be SIGKILLed: no goodbye.
+    ChildProcess other({NX_TOOL_PATH, "echo", "--host", "127.0.0.1", "--port", "0", "--redis",
+                        redis.url(), "--scaling-prefix", prefix, "--scaling-lease", "1.5"});
+    const auto banner = other.wait_for_line("listening on", 10s);
+    ASSERT_TRUE(banner) << other.output();
+    const auto port = static_cast<std::uint16_t>(std::stoi(banner->substr(banner->rfind(':') + 1)));
+    ASSERT_TRUE(other.wait_for_line("as server", 10s)) << other.output();
+    WsTestClient remote(port);
+    remote.send_text("ready?");
+    ASSERT_EQ(next_text(remote), "ready?");
+
+    std::vector<io::ClientInfo> all;
+    ASSERT_TRUE(eventually([&] {
+        all = a->cluster_clients();
+        return all.size() == 1;
+    }));
+    const io::ClientId remote_id = all[0].id;
+    EXPECT_FALSE(a->is_local(remote_id));
+    ASSERT_TRUE(
+        eventually([&] { return a->send_text(remote_id, "via redis") == io::SendResult::ok; }));
+    EXPECT_EQ(next_text(remote), "via redis");
+
+    ::kill(other.pid(), SIGKILL);
+    const auto killed = std::chrono::steady_clock::now();
+    EXPECT_TRUE(eventually([&] { return a->cluster_clients().empty(); }, 5s));
+    EXPECT_LT(std::chrono::steady_clock::now() - killed, 1500ms + 1000ms);
+    EXPECT_TRUE(eventually([&] { return a->cluster_stats().servers == 1; }, 5s));
+    // Once A's view of the live servers is refreshed, the id is unknown.
+    EXPECT_TRUE(eventually(
+        [&] { return a->send_text(remote_id, "anyone?") == io::SendResult::unknown_client; }, 5s));
 }
 
 // ------------------------------------------------------------ Redis settings

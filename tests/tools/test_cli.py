@@ -67,6 +67,23 @@ class CommandLine(unittest.TestCase):
         self.assertEqual(result.returncode, 2)
         self.assertIn(b"WEBSOCKET_TLS_KEY is set but WEBSOCKET_TLS_CERT is not", result.stderr)
 
+    def test_scaling_options(self):
+        result = run("serve", "--port", "0", "--redis", "http://127.0.0.1:6379")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn(b"--redis: expected redis://", result.stderr)
+        result = run("echo", "--port", "0", "--scaling-prefix", "chat")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn(b"--scaling-prefix needs --redis", result.stderr)
+        # A password in a bad URL is never echoed back.
+        result = run("serve", "--port", "0", "--redis", "redis://:hunter2@127.0.0.1:0")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertNotIn(b"hunter2", result.stderr)
+        result = subprocess.run([BINARY, "echo", "--port", "0", "--env-file", "/nonexistent"],
+                                capture_output=True, timeout=20,
+                                env={"WEBSOCKET_SCALING": "zookeeper", "PATH": "/usr/bin:/bin"})
+        self.assertEqual(result.returncode, 2)
+        self.assertIn(b"WEBSOCKET_SCALING", result.stderr)
+
     def test_bad_environment_names_the_variable(self):
         result = subprocess.run([BINARY, "echo", "--port", "0", "--env-file", "/nonexistent"],
                                 capture_output=True, timeout=20,
