@@ -9,6 +9,7 @@
 #                (QUICK=1 for a short run; see scripts/bench-servers)
 #   make bench-php   the PHP echo server against the native one (scripts/bench-php)
 #   make bench-bindings   the Go and Java echo servers against gorilla's and the native one
+#   make bench-scaling   broadcast fan-out over three servers sharing Redis against one server
 #   make fuzz    run every libFuzzer target for FUZZ_SECONDS (default 30) each
 #   make format  rewrite our sources with clang-format
 #   make package the .deb and .rpm packages, built in build-pkg/, into build/packages/
@@ -25,7 +26,7 @@ PKG_BUILD    ?= build-pkg
 PACKAGES     ?= $(BUILD)/packages
 JOBS         ?= $(shell nproc)
 
-.PHONY: deps build build-asan build-tsan test bench bench-servers bench-php bench-bindings fuzz format serve clean \
+.PHONY: deps build build-asan build-tsan test bench bench-servers bench-php bench-bindings bench-scaling fuzz format serve clean \
         package package-test
 
 deps:
@@ -70,6 +71,11 @@ bench-php: build
 # native one.
 bench-bindings: build
 	@scripts/bench-bindings $(BUILD)
+
+# Broadcast fan-out across three servers sharing clients through Redis, against
+# the same load on one server (docs/scaling.md).
+bench-scaling: build
+	@scripts/bench-scaling $(BUILD)
 
 fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

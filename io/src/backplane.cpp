@@ -156,6 +156,7 @@ void Backplane::stop() noexcept {
 // ------------------------------------------------------------ outgoing
 
 bool Backplane::enqueue(Array command, std::size_t bytes, bool message) {
+    bool wake = false;
     {
         const std::lock_guard lock(mutex_);
         if (!publisher_up_ || queued_bytes_ + bytes > config_.max_backlog) {
@@ -166,10 +167,13 @@ bool Backplane::enqueue(Array command, std::size_t bytes, bool message) {
             }
             return false;
         }
+        wake = queue_.empty(); // the publisher takes everything queued when it wakes
         queue_.push_back({std::move(command), bytes, message});
         queued_bytes_ += bytes;
     }
-    wakeup_.notify_all();
+    if (wake) {
+        wakeup_.notify_all();
+    }
     return true;
 }
 

@@ -6,6 +6,7 @@
 // Exit status: 0 when the run had no errors, 1 when any connection failed
 // (the figures are printed either way), 2 on a usage error.
 #include <arpa/inet.h>
+#include <charconv>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -50,11 +51,14 @@ constexpr const char* k_usage =
     "every mode:\n"
     "  --host ADDR              a loopback address: 127.x.x.x or localhost (127.0.0.1)\n"
     "  --port N                 (8080)   --path /TARGET (/)\n"
+    "  --port N,M,...           several servers (sharing clients through Redis):\n"
+    "                           connections go to them in turn\n"
     "  --tls                    wss://: TLS to `echo --tls-cert ...`; every connection\n"
     "                           makes a full TLS handshake, certificates are not checked\n"
     "  --warmup S               seconds not counted (1; storm 0; not for idle)\n"
     "  --server-pid PID         also measure the server's CPU time (and for idle its\n"
     "                           RSS) and report the rate per server CPU-second\n"
+    "  --server-pid P,Q,...     several servers: their CPU time (and RSS) added up\n"
     "  --json                   print one JSON object on stdout\n"
     "  --help                   this text\n\n"
     "Exit status 0 without errors, 1 when connections failed, 2 on bad arguments.\n"
@@ -71,7 +75,7 @@ struct Settings {
     std::string mode_name;
     bench::Target target;
     std::string host;
-    std::uint16_t port = 0;
+    std::vector<std::uint16_t> ports;
     std::uint64_t connections = 10;
     std::uint64_t size = 32;
     std::uint64_t in_flight = 1;
@@ -83,7 +87,7 @@ struct Settings {
     bool binary = false;
     bool json = false;
     bool tls = false;
-    long server_pid = 0; // 0: none
+    std::vector<long> server_pids; // empty: none
 };
 
 struct Report {
@@ -136,21 +140,54 @@ double seconds_option(const Options& options, const std::string& name, double fa
     return v;
 }
 
-bench::Target loopback_target(const std::string& host, std::uint16_t port,
+/// `--name N` or `--name N,M,...`: whole numbers in [low, high]; `fallback`
+/// alone when the option is absent.
+std::vector<std::uint64_t> number_list(const Options& options, const std::string& name,
+                                       std::uint64_t fallback, std::uint64_t low,
+                                       std::uint64_t high) {
+    if (!options.has(name)) {
+        return {fallback};
+    }
+    std::vector<std::uint64_t> out;
+    const std::string text = options.get(name, "");
+    std::size_t start = 0;
+    for (;;) {
+        const std::size_t comma = text.find(',', start);
+        const std::string item = text.substr(start, comma - start);
+        std::uint64_t value = 0;
+        const auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), value);
+        if (item.empty() || error != std::errc() || end != item.data() + item.size() ||
+            value < low || value > high) {
+            throw UsageError("--" + name + " takes numbers from " + std::to_string(low) + " to " +
+                             std::to_string(high) + ", separated by commas: '" + text + "'");
+        }
+        out.push_back(value);
+        if (comma == std::string::npos) {
+            return out;
+        }
+        start = comma + 1;
+    }
+}
+
+bench::Target loopback_target(const std::string& host, const std::vector<std::uint16_t>& ports,
                               const std::string& path) {
     bench::Target target;
-    target.address.sin_family = AF_INET;
-    target.address.sin_port = htons(port);
     const std::string address = host == "localhost" ? "127.0.0.1" : host;
-    if (::inet_pton(AF_INET, address.c_str(), &target.address.sin_addr) != 1 ||
-        (ntohl(target.address.sin_addr.s_addr) >> 24) != 127) {
-        throw UsageError("--host must be a loopback address (127.x.x.x or localhost), not '" +
-                         host + "'");
+    for (std::uint16_t port : ports) {
+        bench::Endpoint endpoint;
+        endpoint.address.sin_family = AF_INET;
+        endpoint.address.sin_port = htons(port);
+        if (::inet_pton(AF_INET, address.c_str(), &endpoint.address.sin_addr) != 1 ||
+            (ntohl(endpoint.address.sin_addr.s_addr) >> 24) != 127) {
+            throw UsageError("--host must be a loopback address (127.x.x.x or localhost), not '" +
+                             host + "'");
+        }
+        endpoint.host_header = address + ":" + std::to_string(port);
+        target.endpoints.push_back(std::move(endpoint));
     }
     if (path.empty() || path[0] != '/') {
         throw UsageError("--path must start with '/'");
     }
-    target.host_header = address + ":" + std::to_string(port);
     target.path = path;
     return target;
 }
@@ -190,8 +227,10 @@ Settings parse(const std::vector<std::string>& args, bool& help) {
         throw UsageError("--binary does not apply to " + s.mode_name);
     }
     s.host = options.get("host", "127.0.0.1");
-    s.port = static_cast<std::uint16_t>(options.get_uint("port", 8080, 1, 65535));
-    s.target = loopback_target(s.host, s.port, options.get("path", "/"));
+    for (const std::uint64_t port : number_list(options, "port", 8080, 1, 65535)) {
+        s.ports.push_back(static_cast<std::uint16_t>(port));
+    }
+    s.target = loopback_target(s.host, s.ports, options.get("path", "/"));
     s.json = options.has("json");
     s.tls = options.has("tls");
     s.binary = options.has("binary");
@@ -210,9 +249,11 @@ Settings parse(const std::vector<std::string>& args, bool& help) {
         throw UsageError("--hold must be at most 86400 seconds");
     }
     if (options.has("server-pid")) {
-        s.server_pid = static_cast<long>(options.get_uint("server-pid", 0, 1, 4'194'304));
-        if (!bench::sample_process(s.server_pid)) {
-            throw UsageError("--server-pid " + std::to_string(s.server_pid) +
+        for (const std::uint64_t pid : number_list(options, "server-pid", 0, 1, 4'194'304)) {
+            s.server_pids.push_back(static_cast<long>(pid));
+        }
+        if (!bench::sample_processes(s.server_pids)) {
+            throw UsageError("--server-pid " + options.get("server-pid", "") +
                              ": no such process (or /proc unreadable)");
         }
     }
@@ -321,18 +362,18 @@ struct Window {
     double client_cpu = 0;
     std::optional<bench::ProcessSample> server;
 
-    void begin(long pid) {
-        if (pid != 0) {
-            server = bench::sample_process(pid);
+    void begin(const std::vector<long>& pids) {
+        if (!pids.empty()) {
+            server = bench::sample_processes(pids);
         }
         client_cpu = bench::own_cpu_seconds();
         start_ns = now_ns();
     }
-    void end(long pid, Report& report) const {
+    void end(const std::vector<long>& pids, Report& report) const {
         report.seconds = static_cast<double>(now_ns() - start_ns) / 1e9;
         report.client_cpu_seconds = bench::own_cpu_seconds() - client_cpu;
-        if (pid != 0 && server) {
-            if (const auto after = bench::sample_process(pid)) {
+        if (!pids.empty() && server) {
+            if (const auto after = bench::sample_processes(pids)) {
                 report.server_cpu_seconds = after->cpu_seconds - server->cpu_seconds;
             }
         }
@@ -362,11 +403,11 @@ Report run_timed(const Settings& s, Loop& loop, bench::Measured& workload,
     const auto none_open = [&] { return loop.open_count() == 0; };
     run_until(loop, now_ns() + seconds_to_ns(s.warmup), none_open, tick("warmup"));
     Window window;
-    window.begin(s.server_pid);
+    window.begin(s.server_pids);
     workload.counting = true;
     run_until(loop, now_ns() + seconds_to_ns(s.duration), none_open, tick("measuring"));
     workload.counting = false;
-    window.end(s.server_pid, report);
+    window.end(s.server_pids, report);
     report.messages = workload.counted;
     report.bytes = workload.counted * s.size;
     report.latency = &workload.latency;
@@ -397,12 +438,12 @@ Report run_storm(const Settings& s, Loop& loop, bench::Storm& workload) {
     run_until(
         loop, now_ns() + seconds_to_ns(s.warmup), [] { return false; }, pump("warmup"));
     Window window;
-    window.begin(s.server_pid);
+    window.begin(s.server_pids);
     workload.counting = true;
     run_until(
         loop, now_ns() + seconds_to_ns(s.duration), [] { return false; }, pump("measuring"));
     workload.counting = false;
-    window.end(s.server_pid, report);
+    window.end(s.server_pids, report);
     pumping = false;
     report.messages = workload.counted;
     report.latency = &workload.latency;
@@ -414,20 +455,20 @@ Report run_idle(const Settings& s, Loop& loop, bench::Idle& workload) {
     Report report;
     Progress progress(s.mode_name);
     std::optional<bench::ProcessSample> before;
-    if (s.server_pid != 0) {
-        before = bench::sample_process(s.server_pid);
+    if (!s.server_pids.empty()) {
+        before = bench::sample_processes(s.server_pids);
     }
     Window window;
-    window.begin(s.server_pid);
+    window.begin(s.server_pids);
     workload.counting = true;
     open_all(loop, s.connections, s.sources, progress);
     workload.counting = false;
-    window.end(s.server_pid, report);
+    window.end(s.server_pids, report);
     report.messages = workload.counted;
     report.latency = &workload.latency;
     const std::size_t opened = loop.open_count();
     if (before) {
-        if (const auto after = bench::sample_process(s.server_pid)) {
+        if (const auto after = bench::sample_processes(s.server_pids)) {
             const double delta =
                 static_cast<double>(after->rss_bytes) - static_cast<double>(before->rss_bytes);
             report.extra["server_rss_before_bytes"] = std::to_string(before->rss_bytes);
@@ -480,8 +521,16 @@ std::string microseconds(std::uint64_t ns) {
 
 void print_json(const Settings& s, const Loop& loop, const Report& r) {
     std::string out = "{\"mode\":" + json_string(s.mode_name) + ",\"parameters\":{";
-    out += "\"host\":" + json_string(s.host) + ",\"port\":" + std::to_string(s.port) +
-           ",\"path\":" + json_string(s.target.path) + ",\"tls\":" + (s.tls ? "true" : "false");
+    const auto list = [](const auto& values) {
+        std::string text = "[";
+        for (const auto& v : values) {
+            text += (text.size() > 1 ? "," : "") + std::to_string(v);
+        }
+        return text + "]";
+    };
+    out += "\"host\":" + json_string(s.host) + ",\"port\":" + std::to_string(s.ports.front()) +
+           ",\"ports\":" + list(s.ports) + ",\"path\":" + json_string(s.target.path) +
+           ",\"tls\":" + (s.tls ? "true" : "false");
     const std::set<std::string> allowed = mode_options(s.mode);
     const auto param = [&](const char* name, const std::string& value) {
         if (allowed.count(name) != 0) {
@@ -497,7 +546,9 @@ void print_json(const Settings& s, const Loop& loop, const Report& r) {
     param("warmup", number(s.warmup));
     param("hold", number(s.hold));
     param("binary", s.binary ? "true" : "false");
-    out += ",\"server_pid\":" + (s.server_pid != 0 ? std::to_string(s.server_pid) : "null");
+    out += ",\"server_pid\":" +
+           (!s.server_pids.empty() ? std::to_string(s.server_pids.front()) : "null");
+    out += ",\"server_pids\":" + list(s.server_pids);
     out += "}";
     const double rate = r.seconds > 0 ? static_cast<double>(r.messages) / r.seconds : 0;
     out += ",\"messages\":" + std::to_string(r.messages);
@@ -551,7 +602,14 @@ void print_text(const Settings& s, const Loop& loop, const Report& r) {
                                                    : "messages";
     const double rate = r.seconds > 0 ? static_cast<double>(r.messages) / r.seconds : 0;
     std::printf("bench %s against %s://%s%s\n", s.mode_name.c_str(), s.tls ? "wss" : "ws",
-                s.target.host_header.c_str(), s.target.path.c_str());
+                s.target.endpoints.front().host_header.c_str(), s.target.path.c_str());
+    if (s.target.endpoints.size() > 1) {
+        std::printf("  connections spread over %zu servers (ports", s.target.endpoints.size());
+        for (const std::uint16_t port : s.ports) {
+            std::printf(" %u", port);
+        }
+        std::printf(")\n");
+    }
     std::printf("  %llu %s in %.3f s: %.0f/s\n", static_cast<unsigned long long>(r.messages), unit,
                 r.seconds, rate);
     if (r.bytes > 0) {

@@ -152,8 +152,10 @@ bool Loop::open(std::uint32_t source) {
             return false;
         }
     }
-    const int rc =
-        ::connect(fd, reinterpret_cast<const sockaddr*>(&target_.address), sizeof target_.address);
+    const std::uint32_t endpoint = next_endpoint_;
+    next_endpoint_ = (next_endpoint_ + 1) % static_cast<std::uint32_t>(target_.endpoints.size());
+    const sockaddr_in& address = target_.endpoints[endpoint].address;
+    const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address);
     if (rc != 0 && errno != EINPROGRESS) {
         count_error(ErrorKind::connect, errno_text("connect", errno));
         ::close(fd);
@@ -162,6 +164,7 @@ bool Loop::open(std::uint32_t source) {
     const std::uint32_t index = take_slot();
     Slot& slot = slots_[index];
     slot.fd = fd;
+    slot.endpoint = endpoint;
     slot.we_closed = false;
     slot.want_out = false;
     slot.started_ns = now_ns();
@@ -195,7 +198,7 @@ void Loop::on_connected(std::uint32_t index) {
         SSL_set_connect_state(slot.ssl);
     }
     core::ClientConfig config;
-    config.host = target_.host_header;
+    config.host = target_.endpoints[slot.endpoint].host_header;
     config.target = target_.path;
     random_.fill(config.nonce);
     slot.handshake = std::make_unique<core::ClientHandshake>(std::move(config));

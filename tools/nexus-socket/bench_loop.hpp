@@ -56,10 +56,16 @@ enum class ErrorKind : std::uint8_t {
 inline constexpr std::size_t k_error_kinds = static_cast<std::size_t>(ErrorKind::count_);
 const char* error_name(ErrorKind kind) noexcept;
 
-/// Where to connect: an IPv4 loopback address and what to ask for.
-struct Target {
+/// One server: an IPv4 loopback address and its Host header.
+struct Endpoint {
     sockaddr_in address{};
     std::string host_header; // "127.0.0.1:9001"
+};
+
+/// Where to connect and what to ask for. With several endpoints (servers
+/// sharing clients through Redis) connections go to them in turn.
+struct Target {
+    std::vector<Endpoint> endpoints; // at least one
     std::string path = "/";
     /// wss://: the client context (not owned; outlives the loop). Every
     /// connection makes a full TLS handshake (no session resumption: the
@@ -160,7 +166,8 @@ private:
         std::unique_ptr<core::ClientHandshake> handshake;
         std::size_t request_sent = 0;
         std::unique_ptr<core::Connection> connection;
-        SSL* ssl = nullptr; // wss:// only; freed by finish()
+        SSL* ssl = nullptr;         // wss:// only; freed by finish()
+        std::uint32_t endpoint = 0; // index into Target::endpoints
     };
 
     /// One read or write on a slot's transport: bytes (> 0), 0 at the end
@@ -187,6 +194,7 @@ private:
     void sweep_deadlines(std::uint64_t now);
 
     Target target_;
+    std::uint32_t next_endpoint_ = 0; // the endpoint the next open() uses
     Workload& workload_;
     FastRandom random_;
     int epoll_fd_ = -1;

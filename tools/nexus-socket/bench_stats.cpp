@@ -142,4 +142,17 @@ std::optional<ProcessSample> sample_process(long pid) {
     return sample;
 }
 
+std::optional<ProcessSample> sample_processes(const std::vector<long>& pids) {
+    ProcessSample total;
+    for (const long pid : pids) {
+        const auto one = sample_process(pid);
+        if (!one) {
+            return std::nullopt;
+        }
+        total.cpu_seconds += one->cpu_seconds;
+        total.rss_bytes += one->rss_bytes;
+    }
+    return total;
+}
+
 } // namespace nexus::tool::bench

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 namespace nexus::tool::bench {
 
@@ -57,5 +58,7 @@ struct ProcessSample {
 /// divided by sysconf(_SC_CLK_TCK)) and /proc/PID/status (VmRSS). Returns
 /// nothing when the process does not exist or the files do not parse.
 std::optional<ProcessSample> sample_process(long pid);
+/// The samples of `pids` added up; nothing when one of them is missing.
+std::optional<ProcessSample> sample_processes(const std::vector<long>& pids);
 
 } // namespace nexus::tool::bench
