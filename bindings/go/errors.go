@@ -35,6 +35,7 @@ const (
 	CodeInternal        Code = -19 // NX_EINTERNAL
 	CodeTooBig          Code = -20 // NX_ETOOBIG
 	CodeTLSConfig       Code = -21 // NX_ETLSCONFIG
+	CodeUnavailable     Code = -22 // NX_EUNAVAILABLE
 )
 
 // String is the C API's static text for the code ("invalid argument").
@@ -68,6 +69,10 @@ var (
 	ErrInternal        = errors.New("nexus: internal error")
 	ErrTooBig          = errors.New("nexus: over the size limit")
 	ErrTLSConfig       = errors.New("nexus: unusable TLS options")
+	// ErrUnavailable: scaling (ServerOptions.Scaling) and the client is on
+	// another server, but Redis cannot be reached now. The client may be
+	// fine; try again later.
+	ErrUnavailable = errors.New("nexus: the client is on another server and Redis is out of reach")
 
 	ErrConnection = errors.New("nexus: connection failed")
 )
@@ -95,6 +100,7 @@ var kinds = map[Code][]error{
 	CodeInternal:        {ErrInternal},
 	CodeTooBig:          {ErrTooBig, ErrInvalidArgument},
 	CodeTLSConfig:       {ErrTLSConfig, ErrInvalidArgument},
+	CodeUnavailable:     {ErrUnavailable},
 }
 
 // Error is a failed call: which operation, the status, and the library's

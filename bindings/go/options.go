@@ -64,6 +64,50 @@ type ServerOptions struct {
 	// "sni:HOST" = "CERT,KEY[,PASSPHRASE]". Start loads the files:
 	// ErrTLSConfig names the one that cannot be used.
 	TLS map[string]string
+
+	// Scaling, when set, makes this server one of several sharing clients,
+	// broadcasts, channels and presence through Redis (docs/scaling.md);
+	// nil: on its own.
+	Scaling *ScalingOptions
+}
+
+// ScalingOptions connect a Server to the others on the same Redis and
+// Prefix (docs/scaling.md), which then act as one:
+//
+//   - Send, SendBinary, SendMessage and Disconnect take the id of any
+//     client of any live server (ids are unique in the cluster and carry
+//     their server's node id, see Server.NodeID). For another server's
+//     client they return nil once the message is handed to Redis,
+//     ErrNoClient when no live server has that node id, and ErrUnavailable
+//     while Redis is out of reach.
+//   - Broadcast and Publish reach every server's clients, each message once
+//     and in the order each server sent them; they return how many of this
+//     server's clients they were queued for.
+//   - ClusterClients and ClusterStats cover every live server.
+//   - Subscribe, Unsubscribe, Channels, UserData, SetUserData, Clients and
+//     Stats stay with this server's clients.
+//
+// Redis out of reach, at Start or later, is reported once through OnError
+// with a nil client; the server keeps serving its own clients, counts what
+// it could not hand over (Stats.RemoteDropped) and reconnects by itself.
+// As in ServerOptions, a zero field means the library's default.
+type ScalingOptions struct {
+	// RedisURL is redis://[[user]:password@]host[:port][/db], or rediss://
+	// for TLS ("": redis://127.0.0.1:6379/0).
+	RedisURL string
+	// Prefix starts every Redis key and channel the servers use ("nexus"):
+	// servers with different prefixes on one Redis never see each other.
+	Prefix string
+	// Lease: a server that stops refreshing its presence (killed, cut off)
+	// leaves it, with its clients, once this has passed; at least 300 ms
+	// (10 s).
+	Lease time.Duration
+	// Timeout bounds connecting to Redis, each command and each query of
+	// ClusterClients and ClusterStats (2 s).
+	Timeout time.Duration
+	// MaxBacklog is the bytes waiting to go to Redis beyond which remote
+	// deliveries are dropped and counted in Stats.RemoteDropped (16 MiB).
+	MaxBacklog int64
 }
 
 // DeflateOptions tune permessage-deflate when Compression is on. Unlike
@@ -182,6 +226,18 @@ func (o *ServerOptions) toNative(handshakeEvents bool) (native.NxWsServerOptions
 	}
 	if o.LogLevel != LogDefault {
 		n.SetLog_level(int(o.LogLevel - LogTrace))
+	}
+	if sc := o.Scaling; sc != nil {
+		n.SetScaling_redis(1)
+		if sc.RedisURL != "" {
+			n.SetRedis_url(sc.RedisURL)
+		}
+		if sc.Prefix != "" {
+			n.SetScaling_prefix(sc.Prefix)
+		}
+		setDuration(sc.Lease, n.SetScaling_lease_ms)
+		setDuration(sc.Timeout, n.SetScaling_timeout_ms)
+		setSize(sc.MaxBacklog, n.SetScaling_max_backlog)
 	}
 	n.SetHandshake_events(boolInt(handshakeEvents))
 	return n, nil

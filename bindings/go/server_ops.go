@@ -11,7 +11,8 @@ import (
 // Send queues a text message to a client. Errors: ErrNoClient (never was,
 // or gone), ErrClosing (the client is closing: nothing more goes out),
 // ErrQueueFull (over MaxSendQueue: the client is being cut off), ErrUTF8,
-// ErrTooBig, ErrState (before Start or while stopping).
+// ErrTooBig, ErrState (before Start or while stopping). With scaling, id may
+// be a client of another server (see ScalingOptions; ErrUnavailable).
 func (s *Server) Send(id ClientID, text string) error {
 	return s.send(id, Text, text)
 }
@@ -40,7 +41,10 @@ func (s *Server) send(id ClientID, t MessageType, data string) error {
 }
 
 // Broadcast queues a text message to every connected client but those in
-// except, encoded once, and returns how many it was queued for.
+// except, encoded once, and returns how many it was queued for. With
+// scaling, the other servers' clients get it too (see ScalingOptions); more
+// than one exclusion then costs a ClusterClients query and one message
+// through Redis per remote client.
 func (s *Server) Broadcast(text string, except ...ClientID) (int, error) {
 	return s.broadcast(Text, text, except)
 }
@@ -73,9 +77,21 @@ func (s *Server) broadcast(t MessageType, data string, except []ClientID) (int, 
 	}
 	// The C API leaves out one client; more are sent one by one. A client
 	// that is closing or gone meanwhile is skipped, as broadcast does.
+	// With scaling, "every client" is the cluster's: the other servers'
+	// clients are sent to through Redis, and only this server's are
+	// counted, as the C API's broadcast counts. While Redis is out of
+	// reach (known without asking it, so no query waits for its timeout)
+	// or cannot be asked, the local clients only: a broadcast would not
+	// reach the others either.
 	ids, err := value("broadcast", s.native.Clients)
 	if err != nil {
 		return 0, err
+	}
+	var local map[uint64]bool
+	if s.options.Scaling != nil && s.backplaneUp() {
+		if all, mine, err := s.clusterIDs("broadcast"); err == nil {
+			ids, local = all, mine
+		}
 	}
 	skip := make(map[ClientID]bool, len(except))
 	for _, id := range except {
@@ -89,8 +105,10 @@ func (s *Server) broadcast(t MessageType, data string, except []ClientID) (int, 
 		rc, err := check("broadcast", func() int { return s.native.Send(id, data, int(t)) })
 		switch {
 		case err == nil && rc == 0:
-			n++
-		case errIsAny(err, ErrNoClient, ErrClosing, ErrQueueFull):
+			if local == nil || local[id] {
+				n++
+			}
+		case errIsAny(err, ErrNoClient, ErrClosing, ErrQueueFull, ErrUnavailable):
 		default:
 			return n, err
 		}
@@ -100,8 +118,9 @@ func (s *Server) broadcast(t MessageType, data string, except []ClientID) (int, 
 
 // Disconnect starts the close handshake with a client: code 1000 or
 // 3000..4999 (or another code valid to send), a UTF-8 reason of at most
-// 123 bytes. OnDisconnect follows. ErrNoClient, ErrClosing,
-// ErrInvalidArgument.
+// 123 bytes. OnDisconnect follows (on the client's server). ErrNoClient,
+// ErrClosing, ErrInvalidArgument; with scaling, id may be a client of
+// another server (see ScalingOptions; ErrUnavailable).
 func (s *Server) Disconnect(id ClientID, code int, reason string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -240,7 +259,8 @@ func (s *Server) SetUserData(id ClientID, data []byte) error {
 	return err
 }
 
-// Stats are the server's counters since Start.
+// Stats are the server's counters since Start (or, from ClusterStats,
+// every live server's added up).
 type Stats struct {
 	Clients                 uint64 // connected now
 	ConnectionsTotal        uint64 // handshakes accepted
@@ -258,16 +278,33 @@ type Stats struct {
 	DroppedProtocolError    uint64
 	DroppedServerStopping   uint64
 	DroppedPendingLimit     uint64
+	DroppedTLSHandshake     uint64 // wss://: TLS handshakes that failed
+
+	// Scaling (ServerOptions.Scaling); 0 without it.
+	RemoteOut       uint64 // broadcasts, publishes, sends handed to Redis
+	RemoteIn        uint64 // messages from other servers acted on here
+	RemoteDropped   uint64 // not handed to Redis: unreachable or over MaxBacklog
+	BackplaneErrors uint64 // connections to Redis lost or refused
+	// BackplaneUp is 1 while this server's links to Redis work; from
+	// ClusterStats, how many servers' do.
+	BackplaneUp uint64
+	// Servers is 1; from ClusterStats, the live servers added up.
+	Servers uint64
 }
 
 // Stats reads the counters.
 func (s *Server) Stats() (Stats, error) {
+	return s.readStats("stats", func() native.NxWsServerStats { return s.native.Stats() })
+}
+
+// readStats runs a generated stats call under the server's mutex.
+func (s *Server) readStats(op string, call func() native.NxWsServerStats) (Stats, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.native == nil {
-		return Stats{}, errClosedHandle("stats")
+		return Stats{}, errClosedHandle(op)
 	}
-	n, err := value("stats", s.native.Stats)
+	n, err := value(op, call)
 	if err != nil {
 		return Stats{}, err
 	}
@@ -289,6 +326,13 @@ func (s *Server) Stats() (Stats, error) {
 		DroppedProtocolError:    n.GetDropped_protocol_error(),
 		DroppedServerStopping:   n.GetDropped_server_stopping(),
 		DroppedPendingLimit:     n.GetDropped_pending_limit(),
+		DroppedTLSHandshake:     n.GetDropped_tls_handshake(),
+		RemoteOut:               n.GetRemote_out(),
+		RemoteIn:                n.GetRemote_in(),
+		RemoteDropped:           n.GetRemote_dropped(),
+		BackplaneErrors:         n.GetBackplane_errors(),
+		BackplaneUp:             n.GetBackplane_up(),
+		Servers:                 n.GetServers(),
 	}, nil
 }
 

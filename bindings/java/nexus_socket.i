@@ -38,6 +38,8 @@ static const char *nx_java_exception_for(int status) {
         return "io/nexussocket/ConnectionException";
     case NX_ENOCLIENT:
         return "io/nexussocket/UnknownClientException";
+    case NX_EUNAVAILABLE:
+        return "io/nexussocket/UnavailableException";
     case NX_EINVAL:
     case NX_EUTF8:
     case NX_ETOOBIG:

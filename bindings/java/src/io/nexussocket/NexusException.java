@@ -5,8 +5,9 @@ package io.nexussocket;
  * the {@code NX_E*} values) and its detail as the message. Subclasses group the codes:
  * {@link ConnectionException} (DNS, refused, handshake, I/O, closed, TLS, certificate),
  * {@link TimeoutException}, {@link InvalidArgumentException} (bad argument, UTF-8, too big, URL,
- * TLS configuration), {@link UnknownClientException}; the rest (state, memory, internal) are
- * plain NexusExceptions. The table lives in bindings/java/nexus_socket.i.
+ * TLS configuration), {@link UnknownClientException}, {@link UnavailableException} (scaling:
+ * Redis out of reach); the rest (state, memory, internal) are plain NexusExceptions. The table
+ * lives in bindings/java/nexus_socket.i.
  */
 public class NexusException extends RuntimeException {
     private static final long serialVersionUID = 1L;

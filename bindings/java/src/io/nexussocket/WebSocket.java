@@ -51,6 +51,11 @@ public final class WebSocket implements AutoCloseable {
         long closeTimeoutMs = -1;
         String subprotocols;
         Map<String, String> tls = Map.of();
+        String redisUrl;
+        String scalingPrefix;
+        long scalingLeaseMs = -1;
+        long scalingTimeoutMs = -1;
+        long scalingMaxBacklog = -1;
 
         /** Address to bind ("0.0.0.0"). */
         public Options host(String host) {
@@ -102,6 +107,51 @@ public final class WebSocket implements AutoCloseable {
             this.tls = Map.copyOf(tls);
             return this;
         }
+
+        /**
+         * Turns scaling on (docs/scaling.md; off unless called): this server shares its clients,
+         * broadcasts, channels and presence with every server on the same Redis and
+         * {@linkplain #scalingPrefix prefix}. {@code url} is
+         * {@code redis://[[user]:password@]host[:port][/db]}, or {@code rediss://} for TLS.
+         * What then works across servers is listed at {@link WebSocket#clusterClients()}.
+         */
+        public Options redis(String url) {
+            this.redisUrl = Objects.requireNonNull(url);
+            return this;
+        }
+
+        /**
+         * Starts every Redis key and channel the servers use ("nexus"): servers with different
+         * prefixes on one Redis never see each other.
+         */
+        public Options scalingPrefix(String prefix) {
+            this.scalingPrefix = Objects.requireNonNull(prefix);
+            return this;
+        }
+
+        /**
+         * Presence lease in ms (10000; at least 300): a server that stops refreshing its
+         * presence (killed, cut off) leaves it, with its clients, once this has passed.
+         */
+        public Options scalingLeaseMs(long ms) {
+            this.scalingLeaseMs = ms;
+            return this;
+        }
+
+        /** Bound of connecting to Redis, of each command and of each cluster query, in ms (2000). */
+        public Options scalingTimeoutMs(long ms) {
+            this.scalingTimeoutMs = ms;
+            return this;
+        }
+
+        /**
+         * Bytes waiting to go to Redis beyond which remote deliveries are dropped and counted in
+         * {@link Stats#remoteDropped()} (16 MiB).
+         */
+        public Options scalingMaxBacklog(long bytes) {
+            this.scalingMaxBacklog = bytes;
+            return this;
+        }
     }
 
     private final NxWsServer server;
@@ -146,6 +196,22 @@ public final class WebSocket implements AutoCloseable {
             }
             if (options.subprotocols != null) {
                 o.setSubprotocols(options.subprotocols);
+            }
+            if (options.redisUrl != null) {
+                o.setScaling_redis(1);
+                o.setRedis_url(options.redisUrl);
+            }
+            if (options.scalingPrefix != null) {
+                o.setScaling_prefix(options.scalingPrefix);
+            }
+            if (options.scalingLeaseMs >= 0) {
+                o.setScaling_lease_ms(uint32("scalingLeaseMs", options.scalingLeaseMs));
+            }
+            if (options.scalingTimeoutMs >= 0) {
+                o.setScaling_timeout_ms(uint32("scalingTimeoutMs", options.scalingTimeoutMs));
+            }
+            if (options.scalingMaxBacklog >= 0) {
+                o.setScaling_max_backlog(options.scalingMaxBacklog);
             }
             server = new NxWsServer(o);
         } finally {
@@ -419,24 +485,76 @@ public final class WebSocket implements AutoCloseable {
 
     /** The server's counters (all 0 before start). */
     public Stats stats() {
-        return locked(() -> {
-            NxWsServerStats s = server.stats();
-            try {
-                return new Stats(s.getClients(), s.getConnections_total(), s.getMessages_in(),
-                        s.getMessages_out(), s.getBytes_in(), s.getBytes_out(),
-                        s.getHandshakes_rejected());
-            } finally {
-                s.delete();
-            }
-        });
+        return locked(() -> toStats(server.stats()));
     }
 
     /**
      * The server's counters: clients connected now, handshakes accepted, messages and payload
-     * bytes each way, handshakes answered with an HTTP error.
+     * bytes each way, handshakes answered with an HTTP error; with scaling (0 without it):
+     * broadcasts, publishes and sends handed to Redis ({@code remoteOut}), messages from other
+     * servers acted on here ({@code remoteIn}), remote deliveries not handed to Redis because it
+     * was out of reach or over the backlog ({@code remoteDropped}), connections to Redis lost or
+     * refused ({@code backplaneErrors}), 1 while this server's links to Redis work
+     * ({@code backplaneUp}), and {@code servers}, 1. From {@link WebSocket#clusterStats()},
+     * every live server's added up: {@code servers} and {@code backplaneUp} then count servers.
      */
     public record Stats(long clients, long connectionsTotal, long messagesIn, long messagesOut,
-            long bytesIn, long bytesOut, long handshakesRejected) {}
+            long bytesIn, long bytesOut, long handshakesRejected, long remoteOut, long remoteIn,
+            long remoteDropped, long backplaneErrors, long backplaneUp, long servers) {}
+
+    private static Stats toStats(NxWsServerStats s) {
+        try {
+            return new Stats(s.getClients(), s.getConnections_total(), s.getMessages_in(),
+                    s.getMessages_out(), s.getBytes_in(), s.getBytes_out(),
+                    s.getHandshakes_rejected(), s.getRemote_out(), s.getRemote_in(),
+                    s.getRemote_dropped(), s.getBackplane_errors(), s.getBackplane_up(),
+                    s.getServers());
+        } finally {
+            s.delete();
+        }
+    }
+
+    /**
+     * Scaling ({@link Options#redis}): the ids of every client of every live server, ascending:
+     * this server's from its registry, the others' from their presence in Redis (a server that
+     * died leaves it within the {@linkplain Options#scalingLeaseMs lease}). Until the next call,
+     * {@link #peer(long)} also answers for the other servers' clients it returned. Without
+     * scaling: {@link #clients()}.
+     *
+     * <p>With scaling, several servers act as one: {@code send}, {@code disconnect} take the id
+     * of any client of any live server (ids are unique in the cluster and carry their server's
+     * {@linkplain #nodeId() node id}); for another server's client they return once the message
+     * is handed to Redis, throw UnknownClientException when no live server has that node id and
+     * {@link UnavailableException} while Redis is out of reach. {@code broadcast} and
+     * {@code publish} reach every server's clients and return how many of this server's they
+     * were queued for. {@code subscribe}, {@code unsubscribe}, {@link #clients()} and
+     * {@link #stats()} stay with this server's clients. Redis out of reach (at start or later)
+     * is reported once to the "error" listeners with id 0; local clients are served throughout.
+     *
+     * <p>Waits for a few round trips to Redis, each bounded by the
+     * {@linkplain Options#scalingTimeoutMs timeout}, and holds the server meanwhile (the event
+     * loop waits too). ConnectionException (or TimeoutException) when Redis cannot be asked.
+     */
+    public long[] clusterClients() {
+        return locked(server::cluster_clients);
+    }
+
+    /**
+     * Scaling: the counters of every live server added up ({@link Stats#servers()} says how
+     * many; the others' are at most a third of the lease old). Waits for Redis and fails as
+     * {@link #clusterClients()} does. Without scaling: {@link #stats()}.
+     */
+    public Stats clusterStats() {
+        return locked(() -> toStats(server.cluster_stats()));
+    }
+
+    /**
+     * Scaling: this server's node id in the cluster, the part of its clients' ids that says which
+     * server they are on (0 without scaling and before start).
+     */
+    public long nodeId() {
+        return locked(server::node_id);
+    }
 
     /** The connected clients' ids, in connection order. */
     public long[] clients() {
@@ -448,7 +566,10 @@ public final class WebSocket implements AutoCloseable {
         return locked(server::client_count);
     }
 
-    /** A client's address "ip:port". UnknownClientException. */
+    /**
+     * A client's address "ip:port" (also of another server's client the last
+     * {@link #clusterClients()} returned). UnknownClientException.
+     */
     public String peer(long client) {
         return locked(() -> {
             NxWsClientInfo info = server.client_info(client);
@@ -517,6 +638,14 @@ public final class WebSocket implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    private static long uint32(String name, long value) {
+        if (value > 0xFFFF_FFFFL) {
+            throw new InvalidArgumentException(name + ": at most " + 0xFFFF_FFFFL + " ms",
+                    NexusNative.NX_EINVAL);
+        }
+        return value;
     }
 
     private void ensureOpen() {
