@@ -2,6 +2,10 @@
 
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace nexus::core {
 namespace {
 
@@ -13,10 +17,25 @@ inline std::uint64_t load64(const std::uint8_t* p) noexcept {
     return w;
 }
 
-/// Returns the index of the first non-ASCII byte in [i, n), or n. Checks 32
-/// bytes per step while it can: ASCII text is the common case and must run
-/// near memory speed.
+/// Returns the index of the first non-ASCII byte in [i, n), or n. Checks 64
+/// (SSE2) or 32 bytes per step while it can: ASCII text is the common case
+/// and must run near memory speed (a 16 KiB text echo spent a tenth of the
+/// server's CPU here with 64-bit words).
 inline std::size_t skip_ascii(const std::uint8_t* p, std::size_t i, std::size_t n) noexcept {
+#if defined(__SSE2__)
+    // Every x86-64 CPU has SSE2: OR four 16-byte blocks, one movemask says
+    // whether any byte has its high bit set.
+    while (i + 64 <= n) {
+        const auto* v = reinterpret_cast<const __m128i*>(p + i);
+        const __m128i any =
+            _mm_or_si128(_mm_or_si128(_mm_loadu_si128(v), _mm_loadu_si128(v + 1)),
+                         _mm_or_si128(_mm_loadu_si128(v + 2), _mm_loadu_si128(v + 3)));
+        if (_mm_movemask_epi8(any) != 0) {
+            break;
+        }
+        i += 64;
+    }
+#endif
     while (i + 32 <= n) {
         const std::uint64_t any =
             load64(p + i) | load64(p + i + 8) | load64(p + i + 16) | load64(p + i + 24);
