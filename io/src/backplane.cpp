@@ -74,8 +74,21 @@ std::string what_of(const std::exception& e) {
 
 } // namespace
 
+namespace {
+
+RedisEndpoint parse_url(const std::string& url) {
+    try {
+        return RedisEndpoint::parse(url);
+    } catch (const std::invalid_argument& e) {
+        // (Not the URL: it may hold a password.)
+        throw std::invalid_argument(std::string("scaling redis_url: ") + e.what());
+    }
+}
+
+} // namespace
+
 Backplane::Backplane(const ScalingConfig& config, Sink& sink)
-    : config_(config), endpoint_(RedisEndpoint::parse(config.redis_url)), sink_(sink) {
+    : config_(config), endpoint_(parse_url(config.redis_url)), sink_(sink) {
     if (config_.prefix.empty() || config_.prefix.find_first_of(" \r\n*?[]") != std::string::npos) {
         throw std::invalid_argument(
             "scaling prefix: 1 or more characters, none of space, CR, LF, * ? [ ]");

@@ -11,6 +11,7 @@ constexpr std::uint8_t k_stats_version = 1;
 /// Bounds what a decoder accepts as a count (headers, stats fields): far
 /// above anything a server writes, far below what would hurt to allocate.
 constexpr std::uint64_t k_max_count = 4096;
+constexpr std::uint64_t k_max_connected_ms = 9'000'000'000'000;
 
 class Writer {
 public:
@@ -54,10 +55,16 @@ public:
     std::uint16_t u16() { return static_cast<std::uint16_t>(fixed(2)); }
     std::uint32_t u32() { return static_cast<std::uint32_t>(fixed(4)); }
     std::uint64_t u64() { return fixed(8); }
+    /// Minimal encodings only (no trailing zero groups, nothing past 64
+    /// bits): every value has one encoding, as Writer makes it.
     std::uint64_t varint() {
         std::uint64_t v = 0;
         for (int shift = 0; shift < 64; shift += 7) {
             const std::uint8_t b = byte();
+            if ((shift == 63 && b > 1) || (shift > 0 && b == 0)) {
+                failed_ = true;
+                return 0;
+            }
             v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
             if ((b & 0x80) == 0) {
                 return v;
@@ -65,6 +72,12 @@ public:
         }
         failed_ = true;
         return 0;
+    }
+    /// A 0 or 1 byte.
+    bool flag() {
+        const std::uint8_t b = byte();
+        failed_ = failed_ || b > 1;
+        return b == 1;
     }
     std::string text() {
         const std::uint64_t size = varint();
@@ -118,7 +131,7 @@ std::optional<Envelope> decode_envelope(std::string_view bytes) {
         return std::nullopt;
     }
     e.kind = static_cast<Envelope::Kind>(kind);
-    e.binary = r.byte() != 0;
+    e.binary = r.flag();
     e.code = r.u16();
     e.origin = r.u32();
     e.client = r.u64();
@@ -163,9 +176,15 @@ std::optional<ClientInfo> decode_presence(ClientId id, std::string_view bytes) {
     info.query = r.text();
     info.origin = r.text();
     info.subprotocol = r.text();
-    info.compressed = r.byte() != 0;
+    info.compressed = r.flag();
+    // Milliseconds since 1970; beyond year 2255 it is not a time we wrote
+    // (and would overflow the clock's nanoseconds).
+    const std::uint64_t connected_ms = r.u64();
+    if (connected_ms > k_max_connected_ms) {
+        return std::nullopt;
+    }
     info.connected_at = std::chrono::system_clock::time_point(
-        std::chrono::milliseconds(static_cast<std::int64_t>(r.u64())));
+        std::chrono::milliseconds(static_cast<std::int64_t>(connected_ms)));
     info.user_data = r.text();
     const std::uint64_t headers = r.varint();
     if (r.failed() || headers > k_max_count) {

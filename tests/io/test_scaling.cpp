@@ -230,6 +230,10 @@ TEST(ClusterCodec, PresenceAndStatsRoundTrip) {
     for (std::size_t n = 0; n < wire.size(); ++n) {
         EXPECT_FALSE(io::detail::decode_presence(1, wire.substr(0, n))) << n;
     }
+    // A time no server writes (it would overflow the clock) is refused.
+    io::ClientInfo future = info;
+    future.connected_at = std::chrono::system_clock::time_point::max();
+    EXPECT_FALSE(io::detail::decode_presence(1, io::detail::encode_presence(future)));
 
     io::ServerStats stats;
     stats.clients = 3;
