@@ -44,6 +44,14 @@ return [
         'tls_cert' => env('WEBSOCKET_TLS_CERT'),
         'tls_key' => env('WEBSOCKET_TLS_KEY'),
         'tls_passphrase' => env('WEBSOCKET_TLS_PASSPHRASE'),
+        // Several servers as one (docs/scaling.md): with 'redis' every server on the same
+        // Redis and prefix shares broadcasts, channels, send/disconnect by id and presence.
+        'scaling' => env('WEBSOCKET_SCALING', 'none'),
+        'redis_url' => env('REDIS_URL', 'redis://127.0.0.1:6379/0'),
+        'scaling_prefix' => env('WEBSOCKET_SCALING_PREFIX', 'nexus'),
+        'scaling_lease' => env('WEBSOCKET_SCALING_LEASE', 10),
+        'scaling_timeout' => env('WEBSOCKET_SCALING_TIMEOUT', 2),
+        'scaling_backlog' => env('WEBSOCKET_SCALING_BACKLOG', 16777216),
     ],
 
     'ssl' => [

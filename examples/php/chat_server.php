@@ -11,6 +11,17 @@
  * 0.0.0.0:8080; and the server binds (start()) before the "running" line, so
  * that the line shows the real port when port 0 picked a free one.
  * Ctrl-C (SIGINT) or SIGTERM stops it gracefully.
+ *
+ * Several of these are one chat when they share a Redis (docs/scaling.md),
+ * with no change to the code: give each the same settings, and its own port,
+ *
+ *     WEBSOCKET_SCALING=redis REDIS_URL=redis://127.0.0.1:6379 \
+ *         build/bin/php-nexus examples/php/chat_server.php 0.0.0.0 8081
+ *     WEBSOCKET_SCALING=redis REDIS_URL=redis://127.0.0.1:6379 \
+ *         build/bin/php-nexus examples/php/chat_server.php 0.0.0.0 8082
+ *
+ * and a client of either sees who joins and leaves, and what is said, on both
+ * (the broadcasts go through Redis; ids are unique across the servers).
  */
 
 use Nexus\Socket\WebSocket;

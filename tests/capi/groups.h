@@ -11,5 +11,6 @@ int run_server_1thread(void);
 int run_server_2threads(void);
 int run_client_errors(void);
 int run_sockets(void);
+int run_scaling(void);
 
 #endif

@@ -19,6 +19,7 @@ static const struct {
     {"server_2threads", run_server_2threads},
     {"client_errors", run_client_errors},
     {"sockets", run_sockets},
+    {"scaling", run_scaling},
 };
 
 #define GROUP_COUNT (sizeof groups / sizeof groups[0])

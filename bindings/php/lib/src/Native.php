@@ -24,6 +24,8 @@ final class Native
     public const ECLOSING = -6;
     public const EQUEUEFULL = -7;
     public const ECLOSED = -16;
+    /** Scaling: the client is on another server and Redis cannot be reached now. */
+    public const EUNAVAILABLE = -22;
 
     public const EVENT_NONE = 0;
     public const EVENT_CONNECT = 1;

@@ -20,7 +20,7 @@ final class ServerOptions
 {
     /**
      * key => [environment variable or null, kind, native field, min, max].
-     * Kinds: host, port, count, seconds, rate, list, bool, dir, level, int, text.
+     * Kinds: host, port, count, seconds, rate, list, bool, dir, level, int, text, scaling, redis_url.
      */
     private const SETTINGS = [
         'host' => ['WEBSOCKET_HOST', 'host', 'host', 0, 0],
@@ -50,6 +50,14 @@ final class ServerOptions
         'deflate_level' => [null, 'int', 'deflate_level', -1, 9],
         'deflate_memory_level' => [null, 'int', 'deflate_memory_level', 1, 9],
         'max_event_queue' => [null, 'count', 'max_event_queue', 1, 1 << 40],
+        // Scaling (docs/scaling.md): 'redis' shares clients, broadcasts, channels and
+        // presence with every server on the same Redis and prefix; 'none' (default) is off.
+        'scaling' => ['WEBSOCKET_SCALING', 'scaling', 'scaling_redis', 0, 0],
+        'redis_url' => ['REDIS_URL', 'redis_url', 'redis_url', 0, 0],
+        'scaling_prefix' => ['WEBSOCKET_SCALING_PREFIX', 'text', 'scaling_prefix', 0, 0],
+        'scaling_lease' => ['WEBSOCKET_SCALING_LEASE', 'seconds', 'scaling_lease_ms', 0, 0],
+        'scaling_timeout' => ['WEBSOCKET_SCALING_TIMEOUT', 'seconds', 'scaling_timeout_ms', 0, 0],
+        'scaling_backlog' => ['WEBSOCKET_SCALING_BACKLOG', 'count', 'scaling_max_backlog', 1, 1 << 40],
         // wss://: applied with set_tls_option (no native field); see tls().
         'tls_cert' => ['WEBSOCKET_TLS_CERT', 'text', null, 0, 0],
         'tls_key' => ['WEBSOCKET_TLS_KEY', 'text', null, 0, 0],
@@ -188,6 +196,7 @@ final class ServerOptions
                 'list' => implode(',', $value),
                 'dir' => $value ?? '',
                 'level' => Native::LOG_LEVELS[$value],
+                'scaling' => $value === 'redis' ? 1 : 0,
                 default => $value,
             };
         }
@@ -257,6 +266,26 @@ final class ServerOptions
                     $fail('text');
                 }
                 return $raw;
+            case 'scaling':
+                // As the native tool reads WEBSOCKET_SCALING; a boolean says on (redis) or off.
+                if (is_bool($raw)) {
+                    return $raw ? 'redis' : 'none';
+                }
+                return match (is_string($raw) ? strtolower(trim($raw)) : null) {
+                    'redis' => 'redis',
+                    '', 'none', 'off' => 'none',
+                    default => $fail('redis or none'),
+                };
+            case 'redis_url':
+                // The rest (host, port, database, TLS options) the native side checks at start().
+                // Never shown: it may hold a password.
+                if (!is_string($raw) || preg_match('#\Arediss?://#i', trim($raw)) !== 1) {
+                    throw new InvalidArgumentException(
+                        "{$source}: expected redis://[[user]:password@]host[:port][/database], or rediss:// for TLS",
+                        Native::EINVAL
+                    );
+                }
+                return trim($raw);
             case 'level':
                 $level = is_string($raw) ? strtolower(trim($raw)) : null;
                 if ($level === null || !isset(Native::LOG_LEVELS[$level])) {

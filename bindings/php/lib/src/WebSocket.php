@@ -28,7 +28,8 @@ namespace Nexus\Socket;
  * - 'disconnect' fn(string $clientId, int $code, string $reason, Connection $client)
  * - 'error'      fn(?string $clientId, \Throwable $error, ?Connection $client): an
  *                exception thrown by a handler or timer, or a native error
- *                (SocketException; $clientId null when it concerns the server)
+ *                (SocketException; $clientId null when it concerns the server, such as
+ *                Redis out of reach with scaling)
  * - 'handshake'  fn(Connection $request): true|false|int|array{int, string}: decides
  *                each opening handshake (authentication): true accepts, false
  *                answers 403, an int answers that HTTP status (400..599), [status,
@@ -45,6 +46,13 @@ namespace Nexus\Socket;
  * Client ids are strings of digits ("17"), unique for the server's life. PHP
  * turns such strings into integer keys of arrays (getClients(), your own
  * maps), so every method takes an id as string, int or Connection.
+ *
+ * Scaling (option 'scaling' => 'redis', WEBSOCKET_SCALING=redis; docs/scaling.md):
+ * servers sharing a Redis and a prefix act as one. broadcast() and publish()
+ * reach the clients of every server; send() and disconnect() take the id of a
+ * client of any server; getClusterClients() and getClusterStats() describe
+ * them all. Ids are then unique across the servers: an id carries its
+ * server's node id (getNodeId()) in the bits above 40, node = id >> 40.
  */
 class WebSocket
 {
@@ -70,7 +78,12 @@ class WebSocket
         'messages_out', 'bytes_in', 'bytes_out', 'dropped_handshake_timeout', 'dropped_pong_timeout',
         'dropped_idle_timeout', 'dropped_send_queue_full', 'dropped_rate_limited',
         'dropped_protocol_error', 'dropped_server_stopping', 'dropped_pending_limit',
+        'dropped_tls_handshake', 'remote_out', 'remote_in', 'remote_dropped', 'backplane_errors',
+        'backplane_up', 'servers',
     ];
+
+    /** A client id's bits above this are its server's node id (scaling). */
+    public const NODE_SHIFT = 40;
 
     private readonly ServerOptions $settings;
 
@@ -303,15 +316,26 @@ class WebSocket
     /**
      * Sends a message to one client: text (UTF-8) unless $binary.
      *
+     * With scaling, $clientId may be a client of another server: the message
+     * goes there through Redis (true once handed over; an id that server does
+     * not have is dropped there quietly, as the client may just have left).
+     *
      * @return bool true when queued; false when the client is closing or the server is stopping
      *         (its 'disconnect' is on the way; nothing more reaches it)
-     * @throws UnknownClientException no connected client has that id
+     * @throws UnknownClientException no connected client has that id (scaling: nor does any
+     *         live server have the node the id names)
      * @throws InvalidArgumentException text that is not UTF-8, or a message over max_message_size
+     * @throws SocketException code Native::EUNAVAILABLE: the client is on another server and
+     *         Redis cannot be reached now
      */
     public function send(Connection|string|int $clientId, string $message, bool $binary = false): bool
     {
-        $id = $this->knownId($clientId);
         $opcode = $binary ? Native::OPCODE_BINARY : Native::OPCODE_TEXT;
+        $remote = $this->remoteId($clientId);
+        if ($remote !== null) {
+            return $this->remotely(fn () => $this->server->send($remote, $message, $opcode), $remote);
+        }
+        $id = $this->knownId($clientId);
         return $this->quietly(fn () => $this->server->send($id, $message, $opcode));
     }
 
@@ -347,14 +371,24 @@ class WebSocket
 
     /**
      * Closes a client's connection with $code (1000, or 3000..4999) and a
-     * reason of at most 123 bytes; its 'disconnect' follows.
+     * reason of at most 123 bytes; its 'disconnect' follows (on the server
+     * that has the client: with scaling, $clientId may be a client of another
+     * server, closed there through Redis).
      *
-     * @return bool true when the close began; false when it was closing already
-     * @throws UnknownClientException no connected client has that id
+     * @return bool true when the close began (scaling: was handed to Redis); false when it was
+     *         closing already
+     * @throws UnknownClientException no connected client has that id (scaling: nor does any
+     *         live server have the node the id names)
      * @throws InvalidArgumentException a code that may not be sent, a reason too long or not UTF-8
+     * @throws SocketException code Native::EUNAVAILABLE: the client is on another server and
+     *         Redis cannot be reached now
      */
     public function disconnect(Connection|string|int $clientId, int $code = 1000, string $reason = ''): bool
     {
+        $remote = $this->remoteId($clientId);
+        if ($remote !== null) {
+            return $this->remotely(fn () => $this->server->disconnect($remote, $code, $reason), $remote);
+        }
         $id = $this->knownId($clientId);
         return $this->quietly(fn () => $this->server->disconnect($id, $code, $reason));
     }
@@ -460,7 +494,15 @@ class WebSocket
      * http_requests, messages_in, messages_out, bytes_in, bytes_out (payload
      * bytes), and the dropped_* counts by reason (handshake_timeout,
      * pong_timeout, idle_timeout, send_queue_full, rate_limited,
-     * protocol_error, server_stopping, pending_limit). All 0 before start.
+     * protocol_error, server_stopping, pending_limit, tls_handshake). All 0
+     * before start.
+     *
+     * Scaling adds (0 without it): remote_out (broadcasts, publishes, sends
+     * handed to Redis), remote_in (messages from other servers acted on here),
+     * remote_dropped (not handed to Redis: unreachable, or over
+     * scaling_backlog), backplane_errors (connections to Redis lost or
+     * refused), backplane_up (1 while the links to Redis work); and servers
+     * (1 once started; the live servers in getClusterStats()).
      *
      * @return array<string, int>
      */
@@ -469,12 +511,74 @@ class WebSocket
         if ($this->server === null) {
             return array_fill_keys(self::STATS, 0);
         }
-        $stats = $this->server->stats();
-        $out = [];
-        foreach (self::STATS as $name) {
-            $out[$name] = (int) $stats->{$name};
+        return self::statsArray($this->server->stats());
+    }
+
+    /**
+     * The statistics of every live server of the cluster added up: the keys
+     * of getStats(), with servers saying how many servers they cover and
+     * backplane_up how many of them reach Redis. Another server's figures
+     * are at most a third of its lease (scaling_lease) old. Without scaling,
+     * and before start, getStats().
+     *
+     * Asks Redis (a few round trips, each bounded by scaling_timeout).
+     *
+     * @return array<string, int>
+     * @throws SocketException (ConnectionException, TimeoutException) when Redis cannot be asked
+     */
+    public function getClusterStats(): array
+    {
+        if ($this->getNodeId() === 0) {
+            return $this->getStats();
         }
-        return $out;
+        return self::statsArray($this->server->cluster_stats());
+    }
+
+    /**
+     * Every client of every live server, by id ascending: this server's
+     * clients as getClients() shows them, and the other servers' from the
+     * presence they keep in Redis, with the same fields ('data' is [] for
+     * those: application data stays with the server that has the client).
+     * A server that stopped leaves at once; one that died, with its clients,
+     * within its lease (scaling_lease). Without scaling, and before start,
+     * getClients().
+     *
+     * Asks Redis (a few round trips, each bounded by scaling_timeout).
+     *
+     * @return array<int|string, array<string, mixed>>
+     * @throws SocketException (ConnectionException, TimeoutException) when Redis cannot be asked
+     */
+    public function getClusterClients(): array
+    {
+        $node = $this->getNodeId();
+        $local = $this->getClients();
+        if ($node === 0) {
+            return $local;
+        }
+        $all = $local;
+        foreach ($this->server->cluster_clients() as $id) {
+            $id = (int) $id;
+            if ($id >> self::NODE_SHIFT === $node) {
+                continue; // this server's: as getClients() shows them
+            }
+            try {
+                // The extension keeps what the last cluster_clients() saw.
+                $all[$id] = Connection::fromInfo($this->server->client_info($id), $this)->toArray();
+            } catch (UnknownClientException) {
+                continue;
+            }
+        }
+        ksort($all, SORT_NUMERIC);
+        return $all;
+    }
+
+    /**
+     * This server's node id in the cluster (the bits of its client ids above
+     * 40: node = id >> 40); 0 without scaling and before start.
+     */
+    public function getNodeId(): int
+    {
+        return $this->server === null ? 0 : (int) $this->server->node_id();
     }
 
     /**
@@ -910,6 +1014,58 @@ class WebSocket
     }
 
     /**
+     * The id when it names a client of another server of the cluster (its
+     * node is neither this server's nor 0); null otherwise, and without
+     * scaling or before start.
+     */
+    private function remoteId(Connection|string|int $clientId): ?int
+    {
+        $own = $this->stopped ? 0 : $this->getNodeId();
+        $id = $own === 0 ? null : $this->parseIdOrNull($clientId);
+        if ($id === null) {
+            return null;
+        }
+        $node = $id >> self::NODE_SHIFT;
+        return $node !== 0 && $node !== $own ? $id : null;
+    }
+
+    /**
+     * Runs a native send or disconnect to a client of another server: true
+     * once handed to Redis, false while this server stops. No such node:
+     * UnknownClientException; Redis out of reach: the extension's
+     * SocketException (code Native::EUNAVAILABLE) as it is.
+     */
+    private function remotely(\Closure $call, int $id): bool
+    {
+        try {
+            $call();
+            return true;
+        } catch (UnknownClientException $e) {
+            throw new UnknownClientException(
+                "no connected client with id '{$id}': no server of the cluster has node "
+                . ($id >> self::NODE_SHIFT),
+                Native::ENOCLIENT,
+                $e
+            );
+        } catch (SocketException $e) {
+            if ($e->getCode() === Native::ESTATE) {
+                return false; // this server is stopping
+            }
+            throw $e;
+        }
+    }
+
+    /** @return array<string, int> the native statistics by name */
+    private static function statsArray(\NxWsServerStats $stats): array
+    {
+        $out = [];
+        foreach (self::STATS as $name) {
+            $out[$name] = (int) $stats->{$name};
+        }
+        return $out;
+    }
+
+    /**
      * The native id of a connected client.
      *
      * @throws UnknownClientException
@@ -943,6 +1099,11 @@ class WebSocket
         if (is_int($clientId)) {
             return $clientId > 0 ? $clientId : null;
         }
-        return preg_match('/\A[1-9][0-9]{0,17}\z/', $clientId) === 1 ? (int) $clientId : null;
+        // Up to PHP_INT_MAX: with scaling, ids run to 2^63 - 1.
+        if (preg_match('/\A[1-9][0-9]{0,18}\z/', $clientId) !== 1
+            || (strlen($clientId) === 19 && strcmp($clientId, (string) PHP_INT_MAX) > 0)) {
+            return null;
+        }
+        return (int) $clientId;
     }
 }

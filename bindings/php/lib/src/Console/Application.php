@@ -14,6 +14,7 @@ use Nexus\Socket\WebSocket;
  * The `nexus` command (in the manner of Laravel's artisan):
  *
  *     php nexus websocket:serve [--host=HOST] [--port=PORT] [--app=FILE] [--static-dir=DIR]
+ *                               [--redis=URL [--scaling-prefix=PREFIX] [--scaling-lease=SECONDS]]
  *
  * Exit status: 0 done (also after a stop by SIGINT/SIGTERM), 1 failure (bind,
  * extension missing, the application failed), 2 usage error.
@@ -39,6 +40,14 @@ final class Application
           --tls-key=FILE     its PEM private key (WEBSOCKET_TLS_KEY)
           --tls-passphrase=TEXT  of an encrypted key (WEBSOCKET_TLS_PASSPHRASE; prefer
                              the variable: arguments are visible to ps)
+          --redis=URL        share clients, broadcasts and channels with every server
+                             on this Redis (WEBSOCKET_SCALING=redis, REDIS_URL:
+                             redis://[:password@]host[:port][/db], rediss:// for TLS;
+                             prefer the variable when there is a password)
+          --scaling-prefix=PREFIX  Redis key and channel prefix: servers with the same
+                             one act as one (WEBSOCKET_SCALING_PREFIX, default nexus)
+          --scaling-lease=SECONDS  presence lease: a server that dies leaves the cluster,
+                             with its clients, within it (WEBSOCKET_SCALING_LEASE, default 10)
           -h, --help         this text
 
         Settings also come from the environment and .env (docs/configuration.md) and
@@ -47,7 +56,10 @@ final class Application
         TEXT;
 
     /** Options that take a value, by command. */
-    private const VALUED = ['host', 'port', 'app', 'static-dir', 'tls-cert', 'tls-key', 'tls-passphrase'];
+    private const VALUED = [
+        'host', 'port', 'app', 'static-dir', 'tls-cert', 'tls-key', 'tls-passphrase', 'redis', 'scaling-prefix',
+        'scaling-lease',
+    ];
 
     /** Options that set a setting: option => [WebSocket option, environment variable]. */
     private const SETTINGS = [
@@ -57,6 +69,9 @@ final class Application
         'tls-cert' => ['tls_cert', 'WEBSOCKET_TLS_CERT'],
         'tls-key' => ['tls_key', 'WEBSOCKET_TLS_KEY'],
         'tls-passphrase' => ['tls_passphrase', 'WEBSOCKET_TLS_PASSPHRASE'],
+        'redis' => ['redis_url', 'REDIS_URL'], // and turns scaling on (WEBSOCKET_SCALING=redis)
+        'scaling-prefix' => ['scaling_prefix', 'WEBSOCKET_SCALING_PREFIX'],
+        'scaling-lease' => ['scaling_lease', 'WEBSOCKET_SCALING_LEASE'],
     ];
 
     /** @param string $root the directory of the `nexus` script: config/, .env and examples/chat are there */
@@ -94,6 +109,9 @@ final class Application
             || (int) ($options['port'] ?? 0) > 65535) {
             return $this->usageError("--port: expected a port number from 0 to 65535, got '{$options['port']}'");
         }
+        if (isset($options['redis']) && preg_match('#\Arediss?://[^/?]#i', $options['redis']) !== 1) {
+            return $this->usageError('--redis: expected redis://[:password@]host[:port][/db], or rediss:// for TLS');
+        }
         if (!Native::loaded()) {
             $this->reexecWithExtension($argv);
             fwrite(STDERR, 'nexus: ' . Native::missingMessage() . "\n");
@@ -101,6 +119,11 @@ final class Application
         }
         Config::setBasePath($this->root);
         try {
+            foreach (['scaling-prefix', 'scaling-lease'] as $option) {
+                if (isset($options[$option]) && !isset($options['redis']) && !self::scalingConfigured()) {
+                    return $this->usageError("--{$option} needs --redis (or WEBSOCKET_SCALING=redis)");
+                }
+            }
             return isset($options['app']) ? $this->serveApp($options) : $this->serveChat($options);
         } catch (SocketException $e) {
             fwrite(STDERR, 'nexus: ' . $e->getMessage() . "\n");
@@ -117,6 +140,9 @@ final class Application
                 $settings[$setting] = $options[$option];
             }
         }
+        if (isset($options['redis'])) {
+            $settings['scaling'] = 'redis';
+        }
         if (!isset($options['static-dir'])
             && Config::get('socket.websocket.static_dir') === null && Env::raw('WEBSOCKET_STATIC_DIR') === null) {
             $settings['static_dir'] = $this->root . '/examples/chat';
@@ -131,6 +157,10 @@ final class Application
         $address = $ws->getHost() . ':' . $ws->getPort();
         [$wsScheme, $pageScheme] = $ws->isSecure() ? ['wss', 'https'] : ['ws', 'http'];
         echo "WebSocket chat server running on {$wsScheme}://{$address} (page: {$pageScheme}://{$address}/)\n";
+        if ($ws->getNodeId() !== 0) {
+            $redis = self::redisWhere((string) $ws->getOptions()['redis_url']);
+            echo "sharing clients through redis {$redis} as server {$ws->getNodeId()}\n";
+        }
         $ws->listen();
         echo "WebSocket chat server stopped\n";
         return 0;
@@ -146,16 +176,26 @@ final class Application
         }
         // The application builds its own WebSocket; without explicit arguments
         // it reads these, like any other setting.
+        $variables = [];
         foreach (self::SETTINGS as $option => [, $variable]) {
             if (isset($options[$option])) {
-                putenv("{$variable}={$options[$option]}");
-                $_ENV[$variable] = $options[$option];
+                $variables[$variable] = $options[$option];
             }
         }
-        $status = (static function (string $file): mixed {
-            return require $file;
+        if (isset($options['redis'])) {
+            $variables['WEBSOCKET_SCALING'] = 'redis';
+        }
+        foreach ($variables as $variable => $value) {
+            putenv("{$variable}={$value}");
+            $_ENV[$variable] = $value;
+        }
+        Config::reset(); // read with these when the application asks
+        // Done when it returns (an application sets another status with exit()):
+        // `require` gives 1 for a file without a return statement, which is no failure.
+        (static function (string $file): void {
+            require $file;
         })($file);
-        return is_int($status) ? $status : 0;
+        return 0;
     }
 
     /**
@@ -190,6 +230,22 @@ final class Application
             $options[$name] = $value;
         }
         return $options;
+    }
+
+    /** Whether the configuration (WEBSOCKET_SCALING, config/socket.php) turns scaling on. */
+    private static function scalingConfigured(): bool
+    {
+        $value = Config::get('socket.websocket.scaling', Env::get('WEBSOCKET_SCALING'));
+        return $value === true || (is_string($value) && strtolower(trim($value)) === 'redis');
+    }
+
+    /** "host:port" of a Redis URL, for messages: never its credentials. */
+    private static function redisWhere(string $url): string
+    {
+        $parts = parse_url($url);
+        $host = is_array($parts) ? ($parts['host'] ?? '127.0.0.1') : '?';
+        $port = is_array($parts) ? ($parts['port'] ?? 6379) : 6379;
+        return (str_contains($host, ':') && $host[0] !== '[' ? "[{$host}]" : $host) . ':' . $port;
     }
 
     private function usageError(string $message): int
