@@ -541,25 +541,19 @@ void Backplane::subscriber_main() {
             if (!link->wait_readable(wake_fd_, 1000ms)) {
                 continue;
             }
-            const auto parts = elements(link->read());
-            if (parts.size() != 3 || reply_text(parts[0]) != "message") {
-                continue;
-            }
-            const auto envelope = decode_envelope(reply_text(parts[2]));
-            if (!envelope || envelope->origin == node_) {
-                continue; // our own broadcast coming back, or unreadable
-            }
-            {
-                const std::lock_guard lock(mutex_);
-                if (envelope->kind == Envelope::Kind::bye) {
-                    live_.erase(envelope->origin);
-                } else {
-                    live_.insert(envelope->origin);
+            // Everything that arrived together is handed over together: the
+            // loops then run it in one iteration and write each client's
+            // frames with one send, as they do for their own clients'
+            // bursts (one wakeup per message cost a third of the throughput).
+            std::vector<Envelope> batch;
+            do {
+                if (auto envelope = received(link->read())) {
+                    batch.push_back(std::move(*envelope));
                 }
-            }
-            if (envelope->kind != Envelope::Kind::hello && envelope->kind != Envelope::Kind::bye) {
-                remote_in_.fetch_add(1, std::memory_order_relaxed);
-                sink_.deliver(*envelope);
+            } while (batch.size() < k_batch_items && link->has_buffered());
+            if (!batch.empty()) {
+                remote_in_.fetch_add(batch.size(), std::memory_order_relaxed);
+                sink_.deliver(batch);
             }
         } catch (const std::exception& e) {
             link.reset();
@@ -570,6 +564,29 @@ void Backplane::subscriber_main() {
             retry = std::min(retry * 2, k_last_retry);
         }
     }
+}
+
+std::optional<Envelope> Backplane::received(const RedisType::Ptr& reply) {
+    const auto parts = elements(reply);
+    if (parts.size() != 3 || reply_text(parts[0]) != "message") {
+        return std::nullopt; // a subscription confirmation
+    }
+    auto envelope = decode_envelope(reply_text(parts[2]));
+    if (!envelope || envelope->origin == node_) {
+        return std::nullopt; // our own broadcast coming back, or unreadable
+    }
+    {
+        const std::lock_guard lock(mutex_);
+        if (envelope->kind == Envelope::Kind::bye) {
+            live_.erase(envelope->origin);
+        } else {
+            live_.insert(envelope->origin);
+        }
+    }
+    if (envelope->kind == Envelope::Kind::hello || envelope->kind == Envelope::Kind::bye) {
+        return std::nullopt;
+    }
+    return envelope;
 }
 
 // ------------------------------------------------------------ link state

@@ -18,6 +18,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -39,8 +40,9 @@ class RedisLink;
 class BackplaneSink {
 public:
     virtual ~BackplaneSink() = default;
-    /// A message from another server, for the clients here.
-    virtual void deliver(const Envelope& envelope) = 0;
+    /// Messages from other servers, for the clients here, in order (what
+    /// arrived together: deliver them in one go).
+    virtual void deliver(std::vector<Envelope>& envelopes) = 0;
     /// Something went wrong (or recovered, `error` false): report it.
     virtual void backplane_event(bool error, const std::string& message) = 0;
     /// Every local client as presence keeps it (id, encoded record).
@@ -111,6 +113,9 @@ private:
     bool publish_envelope(const std::string& channel, const Envelope& envelope);
     void publisher_main();
     void subscriber_main();
+    /// The envelope a subscriber reply carries for the Sink, if any (keeps
+    /// the live servers up to date with hello/bye on the way).
+    std::optional<Envelope> received(const Poco::Redis::RedisType::Ptr& reply);
     /// Registers this node and rewrites its presence (after each connect).
     void register_node(RedisLink& link);
     void heartbeat(RedisLink& link);

@@ -288,9 +288,14 @@ RedisType::Ptr RedisLink::call(const Array& command) {
     return reply;
 }
 
+bool RedisLink::has_buffered() {
+    // Buffered by Poco's stream, waiting in the socket, or decrypted inside OpenSSL.
+    return in_->rdbuf()->in_avail() > 0 || socket_.available() > 0;
+}
+
 bool RedisLink::wait_readable(int wake_fd, std::chrono::milliseconds wait) {
-    if (in_->rdbuf()->in_avail() > 0 || socket_.available() > 0) {
-        return true; // buffered by Poco's stream, or decrypted inside OpenSSL
+    if (has_buffered()) {
+        return true;
     }
     pollfd fds[2] = {{fd_of(socket_), POLLIN, 0}, {wake_fd, POLLIN, 0}};
     const int n = ::poll(fds, wake_fd >= 0 ? 2 : 1, static_cast<int>(wait.count()));

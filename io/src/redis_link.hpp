@@ -52,6 +52,8 @@ public:
     /// Waits until a reply can be read (true), `wake_fd` is readable, or
     /// `wait` passed (false). Bytes already buffered count as readable.
     bool wait_readable(int wake_fd, std::chrono::milliseconds wait);
+    /// Bytes of a next reply are already here (read, or decrypted).
+    bool has_buffered();
 
     const std::string& where() const noexcept { return where_; }
 

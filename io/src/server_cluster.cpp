@@ -2,6 +2,8 @@
 // backplane becomes local operations, and cluster-wide queries add the other
 // servers' presence to this one's registry.
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 
 #include "backplane.hpp"
 #include "nexus/io/log.hpp"
@@ -15,7 +17,70 @@ class ClusterSink final : public BackplaneSink {
 public:
     explicit ClusterSink(WebSocketServer::Impl& server) : server_(server) {}
 
-    void deliver(const Envelope& e) override {
+    /// What arrived together runs as one task on loop 0: its loop applies
+    /// all of it in one iteration and writes each client's frames with one
+    /// send. Bounded: while more than max_backlog bytes wait for the loops,
+    /// this waits (and Redis holds the rest, up to its own output limit for
+    /// subscribers, past which it drops the connection and we reconnect).
+    void deliver(std::vector<Envelope>& envelopes) override {
+        std::size_t bytes = 0;
+        for (const Envelope& e : envelopes) {
+            bytes += e.payload.size() + e.text.size();
+        }
+        {
+            std::unique_lock lock(mutex_);
+            while (pending_ > server_.config.scaling.max_backlog &&
+                   !server_.stopping.load(std::memory_order_acquire)) {
+                drained_.wait_for(lock, std::chrono::milliseconds(100));
+            }
+            pending_ += bytes;
+        }
+        try {
+            server_.loops[0]->loop.post([this, batch = std::move(envelopes), bytes] {
+                for (const Envelope& e : batch) {
+                    apply(e);
+                }
+                {
+                    const std::lock_guard lock(mutex_);
+                    pending_ -= bytes;
+                }
+                drained_.notify_all();
+            });
+        } catch (const std::exception& error) { // out of memory: these are lost
+            const std::lock_guard lock(mutex_);
+            pending_ -= bytes;
+            log(LogLevel::error, "scaling: {} messages from other servers were lost: {}",
+                envelopes.size(), error.what());
+        }
+    }
+
+    void backplane_event(bool error, const std::string& message) override {
+        log(error ? LogLevel::warning : LogLevel::info, "{}", message);
+        if (!error) {
+            return;
+        }
+        // Handlers run on the loops: report from loop 0.
+        try {
+            server_.loops[0]->loop.post(
+                [&handler = server_.handler, message] { handler.on_error(0, message); });
+        } catch (const std::exception&) { // NOLINT(bugprone-empty-catch): logged above
+        }
+    }
+
+    std::vector<std::pair<ClientId, std::string>> presence_snapshot() override {
+        std::vector<std::pair<ClientId, std::string>> out;
+        const std::shared_lock lock(server_.registry_mutex);
+        out.reserve(server_.registry.size());
+        server_.registry.for_each([&](const Session& session) {
+            out.emplace_back(session.id(), server_.presence_record(session));
+        });
+        return out;
+    }
+
+    ServerStats local_stats() override { return server_.local_stats(); }
+
+private:
+    void apply(const Envelope& e) {
         const std::span<const std::uint8_t> payload(
             reinterpret_cast<const std::uint8_t*>(e.payload.data()), e.payload.size());
         try {
@@ -46,33 +111,10 @@ public:
         }
     }
 
-    void backplane_event(bool error, const std::string& message) override {
-        log(error ? LogLevel::warning : LogLevel::info, "{}", message);
-        if (!error) {
-            return;
-        }
-        // Handlers run on the loops: report from loop 0.
-        try {
-            server_.loops[0]->loop.post(
-                [&handler = server_.handler, message] { handler.on_error(0, message); });
-        } catch (const std::exception&) { // NOLINT(bugprone-empty-catch): logged above
-        }
-    }
-
-    std::vector<std::pair<ClientId, std::string>> presence_snapshot() override {
-        std::vector<std::pair<ClientId, std::string>> out;
-        const std::shared_lock lock(server_.registry_mutex);
-        out.reserve(server_.registry.size());
-        server_.registry.for_each([&](const Session& session) {
-            out.emplace_back(session.id(), server_.presence_record(session));
-        });
-        return out;
-    }
-
-    ServerStats local_stats() override { return server_.local_stats(); }
-
-private:
     WebSocketServer::Impl& server_;
+    std::mutex mutex_;
+    std::condition_variable drained_;
+    std::size_t pending_ = 0; // payload bytes posted to the loops and not yet applied
 };
 
 } // namespace detail
