@@ -259,7 +259,7 @@ static void cluster_begin(cluster* c) {
 /* The next event of `kind` of peer p (data owned by the peer), pumping both
  * servers meanwhile; fails the test when none comes. */
 static rec_event cluster_peer_event(cluster* c, peer* p, int kind, const char* what) {
-    rec_event ev;
+    rec_event ev = {0};
     int arrived;
     WAIT_UNTIL(arrived, c, WAIT_MS, peer_pending(p, kind) > 0);
     if (!arrived || !peer_wait_event(NULL, p, kind, 0, &ev)) {
@@ -504,7 +504,7 @@ static void redis_unreachable_at_start(void** state) {
 
     /* It starts and serves anyway, and says why it is alone. */
     assert_int_equal(fx_begin(fx), NX_OK);
-    rec_event error;
+    rec_event error = {0};
     if (!fx_wait_event(fx, NX_EVENT_ERROR, 0, WAIT_MS, &error)) {
         fail_msg("no NX_EVENT_ERROR for client 0 within %d ms", WAIT_MS);
     }
