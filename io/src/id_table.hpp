@@ -5,6 +5,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
+
+#include "nexus/io/mapped_allocator.hpp"
 
 namespace nexus::io::detail {
 
@@ -105,7 +108,7 @@ private:
 
     void grow() {
         const std::size_t capacity = capacity_ == 0 ? 16 : capacity_ * 2;
-        std::unique_ptr<T*[]> previous(new T*[capacity]());
+        Slots previous(capacity, nullptr);
         previous.swap(slots_); // from here on nothing throws
         const std::size_t previous_capacity = capacity_;
         capacity_ = capacity;
@@ -117,7 +120,10 @@ private:
         }
     }
 
-    std::unique_ptr<T*[]> slots_;
+    // Big tables are mapped: each one given up on growth goes back to the
+    // system instead of staying a hole in the heap (MappedAllocator).
+    using Slots = std::vector<T*, MappedAllocator<T*>>;
+    Slots slots_;
     std::size_t capacity_ = 0; // 0 or a power of two
     std::size_t size_ = 0;
     int shift_ = 63; // 64 - log2(capacity_) once there are slots

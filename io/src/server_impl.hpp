@@ -58,9 +58,15 @@ struct PeerAddress {
 /// registry's lock (user data, channels); read under that lock from any
 /// thread.
 struct ClientRecord {
+    ClientRecord() = default;
+    ~ClientRecord();
+    ClientRecord(const ClientRecord&) = delete;
+    ClientRecord& operator=(const ClientRecord&) = delete;
+
     /// The request's target and headers, encoded compactly (set_head());
-    /// decoded when the application asks for them.
-    std::unique_ptr<std::uint8_t[]> head;
+    /// decoded when the application asks for them. In a pooled slot of its
+    /// size class (allocate_bytes()), null until set.
+    std::uint8_t* head = nullptr;
     std::uint32_t head_size = 0;
     std::int16_t subprotocol = -1;  // index into ServerConfig::subprotocols, -1: none
     std::int8_t deflate_window = 0; // our compressor's window bits, 0 without deflate
@@ -133,6 +139,11 @@ public:
     /// destruction, and at once when the constructor throws.
     Session(Loop& loop, int fd, ClientId id, const PeerAddress& peer);
     virtual ~Session();
+    /// Plain sessions live in a SlotPool (slot_pool.hpp): one slot of
+    /// exactly their size each, packed with no holes between them. Larger
+    /// subclasses (TLS) come from the heap.
+    static void* operator new(std::size_t size);
+    static void operator delete(void* session, std::size_t size) noexcept;
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
@@ -160,8 +171,8 @@ public:
     bool closing() const noexcept { return closing_.load(std::memory_order_acquire); }
     void mark_closing() noexcept { closing_.store(true, std::memory_order_release); }
     /// Payload bytes posted to this session by other threads and not yet
-    /// queued: bounded by max_send_queue like the queue itself.
-    std::atomic<std::uint64_t> posted_bytes{0};
+    /// queued: bounded by max_send_queue like the queue itself (and by 4 GiB).
+    std::atomic<std::uint32_t>& posted_bytes() noexcept { return posted_bytes_; }
     /// The descriptor it was accepted with: its place in the loop's table,
     /// kept after the socket is closed.
     int slot() const noexcept { return fd_; }
@@ -236,11 +247,20 @@ private:
     void set_close(std::uint16_t code, std::string_view reason);
     std::string_view close_reason() const noexcept;
 
+    /// What a session needs only for a while: the opening (until the
+    /// handshake's answer is written) and a close reason (once it closes
+    /// with one). One pointer for both: an idle session has neither.
+    struct Side;
+    /// The opening, or null once the answer is out.
+    Opening* opening() const noexcept;
+    void end_opening() noexcept;
+
     // Ordered to leave little padding: an idle server holds one per client.
     ClientId id_;
-    std::unique_ptr<Opening> opening_;          // until the handshake's answer is written
-    std::unique_ptr<std::string> close_reason_; // what on_disconnect reports; null: empty
-    Late<core::Connection> ws_;                 // constructed once open (has_ws_)
+    std::unique_ptr<Side> side_;
+    Late<core::Connection> ws_; // constructed once open (has_ws_)
+    std::atomic<std::uint32_t> posted_bytes_{0};
+    int fd_; // ours (socket_io.hpp); its number stays after closing
 
     /// By phase: handshake and http, the deadline; open, when the last ping
     /// went out (or the connection opened); once a close frame was sent,
@@ -249,7 +269,6 @@ private:
     Millis timer_ = 0;
     Millis last_message_ = 0;         // a message either way
     Millis rate_updated_ = 0;         // the bucket's last refill
-    int fd_;                          // ours (socket_io.hpp); its number stays after closing
     float rate_tokens_ = 0;           // the message rate limit's bucket
     std::uint16_t close_code_ = 1006; // what on_disconnect reports
     Phase phase_ = Phase::handshake;

@@ -6,11 +6,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include "nexus/core/utf8.hpp"
 #include "server_impl.hpp"
+#include "slot_pool.hpp"
 #include "socket_io.hpp"
 #include "static_files.hpp"
 
@@ -49,6 +52,77 @@ struct Session::Opening {
     core::ByteBuffer response; // the 101, or the HTTP response before closing
     std::size_t response_pos = 0;
 };
+
+struct Session::Side {
+    std::optional<Opening> opening;
+    std::string close_reason; // what on_disconnect reports
+};
+
+Session::Opening* Session::opening() const noexcept {
+    return side_ && side_->opening ? &*side_->opening : nullptr;
+}
+
+void Session::end_opening() noexcept {
+    if (side_) {
+        side_->opening.reset();
+        if (side_->close_reason.empty()) {
+            side_.reset();
+        }
+    }
+}
+
+namespace {
+
+/// Never destroyed: a session may outlive static destruction's order.
+SlotPool& session_pool() {
+    static auto* pool = new SlotPool(sizeof(Session));
+    return *pool;
+}
+
+constexpr std::size_t k_byte_classes = 32; // 8, 16, ..., 256 bytes
+
+SlotPool* byte_pool(std::size_t size) {
+    static auto* pools = [] {
+        auto* made = new std::array<SlotPool*, k_byte_classes>();
+        for (std::size_t i = 0; i < k_byte_classes; ++i) {
+            (*made)[i] = new SlotPool((i + 1) * 8);
+        }
+        return made;
+    }();
+    return size > 0 && size <= k_byte_classes * 8 ? (*pools)[(size - 1) / 8] : nullptr;
+}
+
+} // namespace
+
+std::uint8_t* allocate_bytes(std::size_t size) {
+    if (SlotPool* pool = byte_pool(size)) {
+        return static_cast<std::uint8_t*>(pool->allocate());
+    }
+    return static_cast<std::uint8_t*>(::operator new(size));
+}
+
+void release_bytes(std::uint8_t* bytes, std::size_t size) noexcept {
+    if (bytes == nullptr) {
+        return;
+    }
+    if (SlotPool* pool = byte_pool(size)) {
+        pool->release(bytes);
+    } else {
+        ::operator delete(bytes);
+    }
+}
+
+void* Session::operator new(std::size_t size) {
+    return size == sizeof(Session) ? session_pool().allocate() : ::operator new(size);
+}
+
+void Session::operator delete(void* session, std::size_t size) noexcept {
+    if (size == sizeof(Session)) {
+        session_pool().release(session);
+    } else {
+        ::operator delete(session);
+    }
+}
 
 PeerAddress PeerAddress::from(const sockaddr* address, socklen_t length) noexcept {
     PeerAddress peer;
@@ -113,7 +187,10 @@ Session::Session(Loop& loop, int fd, ClientId id, const PeerAddress& peer)
     try {
         core::HttpLimits limits;
         limits.max_header_bytes = loop_.server.config.max_header_bytes;
-        opening_ = std::make_unique<Opening>(limits);
+        if (!side_) {
+            side_ = std::make_unique<Side>();
+        }
+        side_->opening.emplace(limits);
         loop_.loop.watch(fd_, this, EventLoop::readable);
     } catch (...) {
         ::close(fd_);
@@ -136,7 +213,7 @@ std::size_t Session::queued_bytes() const noexcept {
     if (has_ws_) {
         return ws_.value.data_to_send().size();
     }
-    return opening_ ? opening_->response.size() - opening_->response_pos : 0;
+    return opening() != nullptr ? opening()->response.size() - opening()->response_pos : 0;
 }
 
 bool Session::compressed() const noexcept {
@@ -203,12 +280,12 @@ void Session::read_available() {
                 return;
             }
             // Frames sent ahead of our 101 wait here, bounded like a head.
-            if (opening_->parked.size() + data.size() > loop_.server.config.max_header_bytes) {
+            if (opening()->parked.size() + data.size() > loop_.server.config.max_header_bytes) {
                 abort(DropReason::protocol_error, 1006,
                       "too much data before the handshake answer");
                 return;
             }
-            opening_->parked.append(data);
+            opening()->parked.append(data);
             break;
         case Phase::http:
             if (eof_) {
@@ -228,7 +305,7 @@ void Session::read_available() {
 
 void Session::on_handshake_data(std::span<std::uint8_t> data) {
     std::size_t consumed = 0;
-    core::ServerHandshake& handshake = opening_->handshake;
+    core::ServerHandshake& handshake = opening()->handshake;
     const auto status = handshake.receive_data(data, consumed);
     if (status == core::ParseStatus::need_more) {
         return;
@@ -242,8 +319,8 @@ void Session::on_handshake_data(std::span<std::uint8_t> data) {
         }
         loop_.server.counters.handshakes_rejected.fetch_add(1, std::memory_order_relaxed);
         phase_ = Phase::http;
-        opening_->response.clear();
-        opening_->response.append(handshake.error_response());
+        opening()->response.clear();
+        opening()->response.append(handshake.error_response());
         mark_dirty();
         return;
     }
@@ -258,8 +335,8 @@ void Session::reject(int status, std::string_view body,
     if (core::ServerHandshake::reject(status, body, headers, response) != core::Error::ok) {
         core::ServerHandshake::reject(status, body, {}, response); // drop bad hook headers
     }
-    opening_->response.clear();
-    opening_->response.append(response);
+    opening()->response.clear();
+    opening()->response.append(response);
     timer_ = loop_.now_ms() + cap(loop_.server.config.close_timeout);
     mark_dirty();
 }
@@ -267,9 +344,9 @@ void Session::reject(int status, std::string_view body,
 void Session::serve_http() {
     loop_.server.counters.http_requests.fetch_add(1, std::memory_order_relaxed);
     phase_ = Phase::http;
-    opening_->response.clear();
-    build_static_response(loop_.server.config.static_dir, opening_->handshake.path(),
-                          opening_->response);
+    opening()->response.clear();
+    build_static_response(loop_.server.config.static_dir, opening()->handshake.path(),
+                          opening()->response);
     timer_ = loop_.now_ms() + cap(loop_.server.config.close_timeout);
     mark_dirty();
 }
@@ -277,7 +354,7 @@ void Session::serve_http() {
 void Session::accept_handshake(std::span<std::uint8_t> rest) {
     auto& server = loop_.server;
     const ServerConfig& config = server.config;
-    const core::ServerHandshake& request = opening_->handshake;
+    const core::ServerHandshake& request = opening()->handshake;
     const std::string_view origin = request.origin().value_or(std::string_view{});
 
     // Origin allow-list (RFC 6455 §10.2): browsers send Origin; others may not.
@@ -313,7 +390,7 @@ void Session::accept_handshake(std::span<std::uint8_t> rest) {
     if (decision.defer) {
         phase_ = Phase::deciding;
         deferred_ = true;
-        opening_->parked.append(rest);
+        opening()->parked.append(rest);
         loop_.set_deciding(*this, true);
         return;
     }
@@ -326,7 +403,7 @@ SendResult Session::decide(const HandshakeDecision& decision) {
     }
     phase_ = Phase::handshake;
     loop_.set_deciding(*this, false);
-    core::ByteBuffer parked = std::move(opening_->parked);
+    core::ByteBuffer parked = std::move(opening()->parked);
     complete_handshake(decision, parked.view());
     return SendResult::ok;
 }
@@ -334,7 +411,7 @@ SendResult Session::decide(const HandshakeDecision& decision) {
 void Session::complete_handshake(const HandshakeDecision& decision, std::span<std::uint8_t> rest) {
     auto& server = loop_.server;
     const ServerConfig& config = server.config;
-    const core::ServerHandshake& request = opening_->handshake;
+    const core::ServerHandshake& request = opening()->handshake;
     if (decision.status != 0) {
         const int status = decision.status >= 400 && decision.status <= 599 ? decision.status : 403;
         reject(status, decision.body, decision.headers);
@@ -383,9 +460,9 @@ void Session::complete_handshake(const HandshakeDecision& decision, std::span<st
     const ClientInfo info = client.expand(id_, config);
 
     // The 101 goes out ahead of any frame; the parser is done with.
-    opening_->response.clear();
-    opening_->response.append(response);
-    opening_->response_pos = 0;
+    opening()->response.clear();
+    opening()->response.append(response);
+    opening()->response_pos = 0;
     phase_ = Phase::open;
     connected_ = true;
     deferred_ = false;
@@ -487,7 +564,7 @@ SendResult Session::send(std::span<const std::uint8_t> data, bool binary) {
     if (phase_ != Phase::open || !has_ws_ || ws_.value.close_sent()) {
         return phase_ == Phase::open ? SendResult::closing : SendResult::unknown_client;
     }
-    if (data.size() >= k_direct_write_min && !opening_ && send_direct(data, binary)) {
+    if (data.size() >= k_direct_write_min && !opening() && send_direct(data, binary)) {
         return queued();
     }
     const core::Error e =
@@ -677,9 +754,9 @@ void Session::flush() {
     }
     // The handshake response (101 or an HTTP error/page) goes first.
     bool http_done = true;
-    if (opening_) {
-        core::ByteBuffer& response = opening_->response;
-        std::size_t& pos = opening_->response_pos;
+    if (opening() != nullptr) {
+        core::ByteBuffer& response = opening()->response;
+        std::size_t& pos = opening()->response_pos;
         while (pos < response.size()) {
             const IoResult r = transmit(response.data() + pos, response.size() - pos);
             if (r.status == IoStatus::failed || r.status == IoStatus::closed) {
@@ -698,7 +775,7 @@ void Session::flush() {
                 return;
             }
             if (phase_ == Phase::open) {
-                opening_.reset(); // the 101 is out: the parser and the buffers go
+                end_opening(); // the 101 is out: the parser and the buffers go
             }
         }
     }
@@ -788,16 +865,22 @@ std::string Session::describe(const IoResult& failure) const {
 void Session::set_close(std::uint16_t code, std::string_view reason) {
     close_code_ = code;
     if (reason.empty()) {
-        close_reason_.reset();
-    } else if (close_reason_) {
-        close_reason_->assign(reason);
-    } else {
-        close_reason_ = std::make_unique<std::string>(reason);
+        if (side_) {
+            side_->close_reason.clear();
+            if (!side_->opening) {
+                side_.reset();
+            }
+        }
+        return;
     }
+    if (!side_) {
+        side_ = std::make_unique<Side>();
+    }
+    side_->close_reason.assign(reason);
 }
 
 std::string_view Session::close_reason() const noexcept {
-    return close_reason_ ? std::string_view(*close_reason_) : std::string_view{};
+    return side_ ? std::string_view(side_->close_reason) : std::string_view{};
 }
 
 } // namespace nexus::io::detail

@@ -14,6 +14,7 @@
 #include "nexus/core/http.hpp"
 #include "nexus/core/utf8.hpp"
 #include "server_impl.hpp"
+#include "slot_pool.hpp"
 #include "tls_context.hpp"
 
 namespace nexus::io {
@@ -318,17 +319,23 @@ void detail::ClientRecord::set_head(std::string_view target,
     // temporary (it would leave a hole in the heap next to what stays).
     HeadWriter count(nullptr);
     write_head(count, target, headers);
-    head.reset(new std::uint8_t[count.size()]);
-    HeadWriter write(head.get());
+    std::uint8_t* const bytes = allocate_bytes(std::max<std::size_t>(count.size(), 1));
+    release_bytes(head, std::max<std::size_t>(head_size, 1));
+    head = bytes;
+    HeadWriter write(head);
     write_head(write, target, headers);
     head_size = static_cast<std::uint32_t>(write.size());
+}
+
+detail::ClientRecord::~ClientRecord() {
+    release_bytes(head, std::max<std::size_t>(head_size, 1));
 }
 
 std::string_view detail::ClientRecord::target() const noexcept {
     if (!head) {
         return {};
     }
-    const std::uint8_t* p = head.get();
+    const std::uint8_t* p = head;
     return get_text(p);
 }
 
@@ -337,7 +344,7 @@ void detail::ClientRecord::for_each_header(Visit&& visit) const {
     if (!head) {
         return;
     }
-    const std::uint8_t* p = head.get();
+    const std::uint8_t* p = head;
     const std::uint8_t* const end = p + head_size;
     get_text(p); // the target
     while (p < end) {
@@ -450,8 +457,9 @@ SendResult WebSocketServer::Impl::post_send(detail::Loop& loop, ClientId id, int
         if (session == nullptr) {
             return SendResult::unknown_client;
         }
-        const std::uint64_t posted = session->posted_bytes.load(std::memory_order_acquire);
-        if (posted + data.size() > config.max_send_queue) {
+        const std::uint64_t posted = session->posted_bytes().load(std::memory_order_acquire);
+        const std::uint64_t limit = std::min<std::uint64_t>(config.max_send_queue, UINT32_MAX);
+        if (posted + data.size() > limit) {
             session->mark_closing();
             counters.dropped[static_cast<int>(DropReason::send_queue_full)].fetch_add(
                 1, std::memory_order_relaxed);
@@ -462,12 +470,14 @@ SendResult WebSocketServer::Impl::post_send(detail::Loop& loop, ClientId id, int
             });
             return SendResult::queue_full;
         }
-        session->posted_bytes.fetch_add(data.size(), std::memory_order_acq_rel);
+        session->posted_bytes().fetch_add(static_cast<std::uint32_t>(data.size()),
+                                          std::memory_order_acq_rel);
     }
     loop.loop.post(
         [&loop, id, slot, copy = std::vector<std::uint8_t>(data.begin(), data.end()), binary] {
             if (detail::Session* found = loop.find(id, slot)) {
-                found->posted_bytes.fetch_sub(copy.size(), std::memory_order_acq_rel);
+                found->posted_bytes().fetch_sub(static_cast<std::uint32_t>(copy.size()),
+                                                std::memory_order_acq_rel);
                 found->send(copy, binary);
             }
         });

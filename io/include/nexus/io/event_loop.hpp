@@ -32,6 +32,8 @@
 
 #include <Poco/Net/Socket.h>
 
+#include "nexus/io/mapped_allocator.hpp"
+
 namespace nexus::io {
 
 class EventLoop {
@@ -181,7 +183,9 @@ private:
     bool interrupted_ = false;
     int wakeup_fd_ = -1;
     int timer_fd_ = -1;
-    std::vector<Watcher*> watchers_; // indexed by fd; nullptr when not watched
+    // Indexed by fd; nullptr when not watched. Mapped once big, so its old
+    // copies do not stay behind in the heap as it grows (MappedAllocator).
+    std::vector<Watcher*, MappedAllocator<Watcher*>> watchers_;
     std::size_t watched_ = 0;
     std::array<epoll_event, k_max_events> events_{};
 
