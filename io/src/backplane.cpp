@@ -217,8 +217,8 @@ bool Backplane::publish(std::string_view channel, std::span<const std::uint8_t> 
     return publish_envelope(all_channel_, e);
 }
 
-SendResult Backplane::send(ClientId id, std::span<const std::uint8_t> data, bool binary) {
-    const std::uint32_t node = node_of(id);
+SendResult Backplane::to_client(const Envelope& envelope) {
+    const std::uint32_t node = node_of(envelope.client);
     {
         const std::lock_guard lock(mutex_);
         if (!publisher_up_) {
@@ -229,34 +229,28 @@ SendResult Backplane::send(ClientId id, std::span<const std::uint8_t> data, bool
             return SendResult::unknown_client;
         }
     }
+    return publish_envelope(node_key("node", node), envelope) ? SendResult::ok
+                                                              : SendResult::unavailable;
+}
+
+SendResult Backplane::send(ClientId id, std::span<const std::uint8_t> data, bool binary) {
     Envelope e;
     e.kind = Envelope::Kind::send;
     e.binary = binary;
     e.origin = node_;
     e.client = id;
     e.payload = as_text(data);
-    return publish_envelope(node_key("node", node), e) ? SendResult::ok : SendResult::unavailable;
+    return to_client(e);
 }
 
 SendResult Backplane::disconnect(ClientId id, std::uint16_t code, std::string_view reason) {
-    const std::uint32_t node = node_of(id);
-    {
-        const std::lock_guard lock(mutex_);
-        if (!publisher_up_) {
-            remote_dropped_.fetch_add(1, std::memory_order_relaxed);
-            return SendResult::unavailable;
-        }
-        if (live_.count(node) == 0) {
-            return SendResult::unknown_client;
-        }
-    }
     Envelope e;
     e.kind = Envelope::Kind::disconnect;
     e.origin = node_;
     e.client = id;
     e.code = code;
     e.text = reason;
-    return publish_envelope(node_key("node", node), e) ? SendResult::ok : SendResult::unavailable;
+    return to_client(e);
 }
 
 void Backplane::client_joined(ClientId id, std::string record) {

@@ -111,6 +111,8 @@ private:
     std::string node_key(std::string_view what, std::uint32_t node) const;
     bool enqueue(Poco::Redis::Array command, std::size_t bytes, bool message);
     bool publish_envelope(const std::string& channel, const Envelope& envelope);
+    /// Publishes a send or disconnect on the channel of its client's server.
+    SendResult to_client(const Envelope& envelope);
     void publisher_main();
     void subscriber_main();
     /// The envelope a subscriber reply carries for the Sink, if any (keeps
