@@ -134,6 +134,7 @@ var_dump($remote['id'] === $bId, $remote['path'], $remote['query'], $remote['dat
     (bool) preg_match('/^127\.0\.0\.1:\d+$/', $remote['peer']), is_float($remote['connected_at']),
     $remote['headers']['upgrade'] ?? null);
 var_dump(count($a->getClients()), count($b->getClusterClients())); // getClients() stays local
+var_dump(array_keys($a->getClients(true)) === array_keys($all)); // unless asked for the cluster
 
 echo "-- getClusterStats and the new counters\n";
 $total = [];
@@ -217,6 +218,7 @@ bool(true)
 string(9) "websocket"
 int(1)
 int(2)
+bool(true)
 -- getClusterStats and the new counters
 bool(true)
 bool(true)

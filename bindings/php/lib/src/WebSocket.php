@@ -398,10 +398,16 @@ class WebSocket
      * Connection::toArray() ('peer' => 'ip:port', 'path', 'query', 'headers',
      * 'origin', 'subprotocol', 'connected_at', 'compressed', 'data').
      *
+     * With `$cluster` (and scaling on): every server's clients, as
+     * getClusterClients().
+     *
      * @return array<int|string, array<string, mixed>>
      */
-    public function getClients(): array
+    public function getClients(bool $cluster = false): array
     {
+        if ($cluster) {
+            return $this->getClusterClients();
+        }
         $out = [];
         foreach ($this->clients as $id => $_) {
             $out[$id] = $this->connection((string) $id)->toArray();
@@ -504,10 +510,15 @@ class WebSocket
      * refused), backplane_up (1 while the links to Redis work); and servers
      * (1 once started; the live servers in getClusterStats()).
      *
+     * With `$cluster` (and scaling on): every server's, as getClusterStats().
+     *
      * @return array<string, int>
      */
-    public function getStats(): array
+    public function getStats(bool $cluster = false): array
     {
+        if ($cluster) {
+            return $this->getClusterStats();
+        }
         if ($this->server === null) {
             return array_fill_keys(self::STATS, 0);
         }
