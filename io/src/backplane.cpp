@@ -28,8 +28,6 @@ constexpr std::size_t k_batch_items = 512;
 constexpr std::size_t k_batch_bytes = 1024 * 1024;
 /// Presence fields written per HSET when a whole snapshot goes out.
 constexpr std::size_t k_snapshot_chunk = 512;
-/// What an envelope adds to its payload in the queue's accounting.
-constexpr std::size_t k_overhead = 64;
 
 std::string_view as_text(std::span<const std::uint8_t> data) {
     return {reinterpret_cast<const char*>(data.data()), data.size()};
@@ -168,12 +166,13 @@ void Backplane::stop() noexcept {
 
 // ------------------------------------------------------------ outgoing
 
-bool Backplane::enqueue(Array command, std::size_t bytes, bool message) {
+bool Backplane::enqueue(Outgoing item) {
     bool wake = false;
     {
         const std::lock_guard lock(mutex_);
+        const std::size_t bytes = item.wire.size();
         if (!publisher_up_ || queued_bytes_ + bytes > config_.max_backlog) {
-            if (message) {
+            if (item.message) {
                 remote_dropped_.fetch_add(1, std::memory_order_relaxed);
             } else if (publisher_up_) {
                 resync_ = true; // a presence change was lost: rewrite it all
@@ -181,7 +180,7 @@ bool Backplane::enqueue(Array command, std::size_t bytes, bool message) {
             return false;
         }
         wake = queue_.empty(); // the publisher takes everything queued when it wakes
-        queue_.push_back({std::move(command), bytes, message});
+        queue_.push_back(std::move(item));
         queued_bytes_ += bytes;
     }
     if (wake) {
@@ -193,8 +192,7 @@ bool Backplane::enqueue(Array command, std::size_t bytes, bool message) {
 bool Backplane::publish_envelope(const std::string& channel, const Envelope& envelope) {
     Array command;
     command << "PUBLISH" << channel << encode(envelope);
-    return enqueue(std::move(command), envelope.payload.size() + envelope.text.size() + k_overhead,
-                   true);
+    return enqueue({command.toString(), 1, true});
 }
 
 bool Backplane::broadcast(std::span<const std::uint8_t> data, bool binary, ClientId except) {
@@ -253,31 +251,22 @@ SendResult Backplane::disconnect(ClientId id, std::uint16_t code, std::string_vi
     return to_client(e);
 }
 
-void Backplane::client_joined(ClientId id, std::string record) {
+void Backplane::client_joined(ClientId id, const std::string& record) {
     // The lease goes with every write: HSET on a hash that did not exist
     // (the first client) makes one without it, which would outlive a server
     // killed before its next heartbeat.
     const std::string clients = node_key("clients", node_);
-    const std::size_t bytes = record.size() + k_overhead;
     Array hset;
-    hset << "HSET" << clients << std::to_string(id) << std::move(record);
+    hset << "HSET" << clients << std::to_string(id) << record;
     Array expire;
     expire << "PEXPIRE" << clients << std::to_string(config_.presence_lease.count());
-    const std::lock_guard lock(mutex_);
-    if (!publisher_up_ || queued_bytes_ + bytes + k_overhead > config_.max_backlog) {
-        resync_ = resync_ || publisher_up_; // a presence change was lost: rewrite it all
-        return;
-    }
-    queue_.push_back({std::move(hset), bytes, false});
-    queue_.push_back({std::move(expire), k_overhead, false});
-    queued_bytes_ += bytes + k_overhead;
-    wakeup_.notify_all();
+    enqueue({hset.toString() + expire.toString(), 2, false});
 }
 
 void Backplane::client_left(ClientId id) {
     Array command;
     command << "HDEL" << node_key("clients", node_) << std::to_string(id);
-    enqueue(std::move(command), k_overhead, false);
+    enqueue({command.toString(), 1, false});
 }
 
 // ------------------------------------------------------------ publisher
@@ -324,7 +313,7 @@ void Backplane::publisher_main() {
             });
             std::size_t bytes = 0;
             while (!queue_.empty() && batch.size() < k_batch_items && bytes < k_batch_bytes) {
-                bytes += queue_.front().bytes;
+                bytes += queue_.front().wire.size();
                 batch.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }
@@ -336,15 +325,20 @@ void Backplane::publisher_main() {
         try {
             if (!batch.empty()) {
                 for (const Outgoing& item : batch) {
-                    link->write(item.command);
+                    link->write_raw(item.wire);
                 }
                 link->flush();
                 for (const Outgoing& item : batch) {
-                    const RedisType::Ptr reply = link->read();
-                    if (reply->isError()) {
-                        log(LogLevel::warning, "scaling: redis refused a command: {}",
-                            reply->toString());
-                    } else if (item.message) {
+                    bool refused = false;
+                    for (int i = 0; i < item.replies; ++i) {
+                        const RedisType::Ptr reply = link->read();
+                        if (reply->isError()) {
+                            refused = true;
+                            log(LogLevel::warning, "scaling: redis refused a command: {}",
+                                reply->toString());
+                        }
+                    }
+                    if (item.message && !refused) {
                         remote_out_.fetch_add(1, std::memory_order_relaxed);
                     }
                 }

@@ -88,7 +88,7 @@ public:
     SendResult disconnect(ClientId id, std::uint16_t code, std::string_view reason);
 
     /// Presence of local clients (any thread; in order per client).
-    void client_joined(ClientId id, std::string record);
+    void client_joined(ClientId id, const std::string& record);
     void client_left(ClientId id);
 
     /// Clients of the other live servers, and their statistics. Blocking
@@ -101,15 +101,19 @@ public:
     void add_counters(ServerStats& stats) const;
 
 private:
+    /// Commands as RESP bytes, made by the caller's thread: no Poco::Redis
+    /// object crosses threads (their elements are shared on copy).
     struct Outgoing {
-        Poco::Redis::Array command;
-        std::size_t bytes = 0;
-        bool message = false; // counts as remote_out / remote_dropped
+        std::string wire;
+        std::uint8_t replies = 1; // commands in `wire`
+        bool message = false;     // counts as remote_out / remote_dropped
     };
 
     std::string key(std::string_view suffix) const;
     std::string node_key(std::string_view what, std::uint32_t node) const;
-    bool enqueue(Poco::Redis::Array command, std::size_t bytes, bool message);
+    /// Queues `item` for the publisher (any thread); false when it was
+    /// dropped: the publisher is down or the backlog is full.
+    bool enqueue(Outgoing item);
     bool publish_envelope(const std::string& channel, const Envelope& envelope);
     /// Publishes a send or disconnect on the channel of its client's server.
     SendResult to_client(const Envelope& envelope);

@@ -248,6 +248,14 @@ void RedisLink::write(const Array& command) {
     }
 }
 
+void RedisLink::write_raw(std::string_view commands) {
+    try {
+        out_->write(commands.data(), static_cast<std::streamsize>(commands.size()));
+    } catch (const std::exception& e) {
+        fail(e, "writing to");
+    }
+}
+
 void RedisLink::flush() {
     try {
         out_->flush();

@@ -43,6 +43,8 @@ public:
 
     /// Queues a command (written by flush(), or once the buffer fills).
     void write(const Poco::Redis::Array& command);
+    /// Queues commands already in RESP (Array::toString()).
+    void write_raw(std::string_view commands);
     void flush();
     /// The next reply; an error reply is returned, not thrown.
     Poco::Redis::RedisType::Ptr read();

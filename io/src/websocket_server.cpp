@@ -419,7 +419,7 @@ void WebSocketServer::Impl::register_client(detail::Session& session) {
         registry.insert(session);
     }
     if (backplane) {
-        backplane->client_joined(session.id(), std::move(record));
+        backplane->client_joined(session.id(), record);
     }
 }
 

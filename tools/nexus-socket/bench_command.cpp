@@ -6,10 +6,10 @@
 // Exit status: 0 when the run had no errors, 1 when any connection failed
 // (the figures are printed either way), 2 on a usage error.
 #include <arpa/inet.h>
-#include <charconv>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <functional>
@@ -19,6 +19,8 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+
+#include <fmt/format.h>
 
 #include "bench_loop.hpp"
 #include "bench_stats.hpp"
@@ -158,8 +160,9 @@ std::vector<std::uint64_t> number_list(const Options& options, const std::string
         const auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), value);
         if (item.empty() || error != std::errc() || end != item.data() + item.size() ||
             value < low || value > high) {
-            throw UsageError("--" + name + " takes numbers from " + std::to_string(low) + " to " +
-                             std::to_string(high) + ", separated by commas: '" + text + "'");
+            throw UsageError(
+                fmt::format("--{} takes numbers from {} to {}, separated by commas: '{}'", name,
+                            low, high, text));
         }
         out.push_back(value);
         if (comma == std::string::npos) {

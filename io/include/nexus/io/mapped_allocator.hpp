@@ -19,17 +19,20 @@ class MappedAllocator {
 public:
     using value_type = T;
     static constexpr std::size_t k_mapped_from = 64 * 1024;
+    // The element's size (T is a pointer in our tables, which is intended).
+    static constexpr std::size_t k_element = sizeof(T); // NOLINT(bugprone-sizeof-expression)
 
     MappedAllocator() noexcept = default;
     template <typename U>
     MappedAllocator(const MappedAllocator<U>&) noexcept {} // NOLINT(google-explicit-constructor)
 
     T* allocate(std::size_t n) {
-        const std::size_t bytes = n * sizeof(T);
+        const std::size_t bytes = n * k_element;
         if (bytes < k_mapped_from) {
             return static_cast<T*>(::operator new(bytes));
         }
-        void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        void* p =
+            ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) {
             throw std::bad_alloc();
         }
@@ -37,7 +40,7 @@ public:
     }
 
     void deallocate(T* p, std::size_t n) noexcept {
-        const std::size_t bytes = n * sizeof(T);
+        const std::size_t bytes = n * k_element;
         if (bytes < k_mapped_from) {
             ::operator delete(p);
         } else {
