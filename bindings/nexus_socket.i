@@ -494,6 +494,8 @@ typedef struct NxWsServer {
         for (;;) {
             int n = nx_binding_server_status($self, nx_ws_server_clients($self->handle, list.ids, list.count));
             if (n < 0) {
+                free(list.ids); /* a retry's array, when a later call failed */
+                list.ids = NULL;
                 list.count = 0;
                 return list;
             }
