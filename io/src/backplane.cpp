@@ -533,12 +533,17 @@ void Backplane::subscriber_main() {
             // loops then run it in one iteration and write each client's
             // frames with one send, as they do for their own clients'
             // bursts (one wakeup per message cost a third of the throughput).
+            // Bounded in bytes as well as in count: the hand-over's bound
+            // (max_backlog, in the Sink) is only checked between batches.
             std::vector<Envelope> batch;
+            std::size_t batch_bytes = 0;
             do {
                 if (auto envelope = received(link->read())) {
+                    batch_bytes += envelope->payload.size() + envelope->text.size();
                     batch.push_back(std::move(*envelope));
                 }
-            } while (batch.size() < k_batch_items && link->has_buffered());
+            } while (batch.size() < k_batch_items && batch_bytes < k_batch_bytes &&
+                     link->has_buffered());
             if (!batch.empty()) {
                 remote_in_.fetch_add(batch.size(), std::memory_order_relaxed);
                 sink_.deliver(batch);

@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 #include <set>
 
 #include "../../io/src/cluster_codec.hpp"
@@ -533,6 +535,64 @@ TEST(Scaling, AKilledServerLeavesPresenceWithinTheLease) {
     // Once A's view of the live servers is refreshed, the id is unknown.
     EXPECT_TRUE(eventually(
         [&] { return a->send_text(remote_id, "anyone?") == io::SendResult::unknown_client; }, 5s));
+}
+
+TEST(Scaling, AStuckLoopDoesNotMakeTheServerTakeInEverything) {
+    // B's only loop is held in a handler; A broadcasts 100 x 64 KiB (6.4 MiB)
+    // while B's backlog is 256 KiB: B stops taking messages from Redis once
+    // more than that waits for its loop (Redis holds the rest), and its
+    // client gets every one, in order, once the loop runs again.
+    RedisProcess redis;
+    const std::string prefix = unique_prefix();
+    RecordingHandler handler_a;
+    RecordingHandler handler_b;
+    std::mutex mutex;
+    std::condition_variable released_cv;
+    bool released = false;
+    handler_b.on_message_hook = [&](io::ClientId, const std::string&, bool) {
+        std::unique_lock lock(mutex);
+        released_cv.wait_for(lock, 30s, [&] { return released; }); // bounded
+    };
+    io::ServerConfig config_b = cluster_config(redis.url(), prefix);
+    config_b.scaling.max_backlog = 256 * 1024;
+    config_b.max_send_queue = 16 * 1024 * 1024;
+    RunningServer a(cluster_config(redis.url(), prefix), handler_a);
+    RunningServer b(config_b, handler_b);
+    ASSERT_TRUE(linked(*a, *b));
+    WsTestClient::Options options;
+    options.max_message_size = 1024 * 1024;
+    WsTestClient b1(b.port(), options);
+    ASSERT_TRUE(handler_b.wait(ServerEvent::connect));
+    b1.send_text("hold the loop");
+    ASSERT_TRUE(handler_b.wait(ServerEvent::message)); // the loop is in the hook now
+
+    constexpr int k_messages = 100;
+    // (linked() counted its probes too.)
+    const std::uint64_t out_before = a->stats().remote_out;
+    ASSERT_TRUE(eventually([&] { return b->stats().remote_in >= out_before; }));
+    const std::uint64_t in_before = b->stats().remote_in;
+    for (int i = 0; i < k_messages; ++i) {
+        std::string message(64 * 1024, 'x');
+        message.replace(0, std::to_string(i).size(), std::to_string(i));
+        a->broadcast_text(message);
+    }
+    ASSERT_TRUE(eventually([&] { return a->stats().remote_out == out_before + k_messages; }));
+    // What B took in stays near its bound: up to the backlog plus one batch
+    // (1 MiB) waits for the loop, and one more batch is read and held back:
+    // (256 KiB + 1 MiB) / 64 KiB + 16 = 36 of the 100.
+    EXPECT_TRUE(eventually([&] { return b->stats().remote_in >= in_before + 4; }));
+    EXPECT_LE(b->stats().remote_in - in_before, 36u);
+    {
+        const std::lock_guard lock(mutex);
+        released = true;
+    }
+    released_cv.notify_all();
+    for (int i = 0; i < k_messages; ++i) {
+        const std::string got = next_text(b1);
+        ASSERT_EQ(got.size(), 64u * 1024) << i;
+        ASSERT_EQ(got.substr(0, std::to_string(i).size()), std::to_string(i)) << i;
+    }
+    EXPECT_EQ(b->stats().remote_in - in_before, static_cast<std::uint64_t>(k_messages));
 }
 
 // ------------------------------------------------------------ Redis settings
