@@ -170,6 +170,12 @@ public:
     /// once instead of posting them to a connection that will drop them.
     bool closing() const noexcept { return closing_.load(std::memory_order_acquire); }
     void mark_closing() noexcept { closing_.store(true, std::memory_order_release); }
+    /// mark_closing(), telling whether this call was the one that did it:
+    /// a slow reader is cut off (and counted) once, whether its own loop or
+    /// a sender on another thread noticed first.
+    bool mark_closing_first() noexcept {
+        return !closing_.exchange(true, std::memory_order_acq_rel);
+    }
     /// Payload bytes posted to this session by other threads and not yet
     /// queued: bounded by max_send_queue like the queue itself (and by 4 GiB).
     std::atomic<std::uint32_t>& posted_bytes() noexcept { return posted_bytes_; }

@@ -636,8 +636,10 @@ SendResult Session::queued() {
     // A reader slower than what is sent to it is cut off before its queue
     // can hold more than max_send_queue (plus the message that crossed it).
     if (queued_bytes() > loop_.server.config.max_send_queue) {
-        loop_.server.counters.dropped[static_cast<int>(DropReason::send_queue_full)].fetch_add(
-            1, std::memory_order_relaxed);
+        if (mark_closing_first()) {
+            loop_.server.counters.dropped[static_cast<int>(DropReason::send_queue_full)].fetch_add(
+                1, std::memory_order_relaxed);
+        }
         close(1008, "send queue limit exceeded (slow reader)");
         return SendResult::queue_full;
     }

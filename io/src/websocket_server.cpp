@@ -460,7 +460,9 @@ SendResult WebSocketServer::Impl::post_send(detail::Loop& loop, ClientId id, int
         const std::uint64_t posted = session->posted_bytes().load(std::memory_order_acquire);
         const std::uint64_t limit = std::min<std::uint64_t>(config.max_send_queue, UINT32_MAX);
         if (posted + data.size() > limit) {
-            session->mark_closing();
+            if (!session->mark_closing_first()) {
+                return SendResult::closing; // cut off (and counted) already
+            }
             counters.dropped[static_cast<int>(DropReason::send_queue_full)].fetch_add(
                 1, std::memory_order_relaxed);
             loop.loop.post([&loop, id, slot] {
