@@ -1,7 +1,7 @@
 // wslay_echo: an echo (or --broadcast) server on wslay's event API, driven by a
 // single-threaded epoll loop written here. wslay has no handshake and no I/O of
 // its own: this file reads the HTTP upgrade (RFC 6455 §4.2.1), answers it
-// (§4.2.2, SHA-1 and base64 from OpenSSL's libcrypto) and feeds the socket to
+// (§4.2.2; http_upgrade.hpp) and feeds the socket to
 // wslay through its recv/send callbacks. A bench peer, not a production server:
 // no limits besides the ones wslay applies, no timeouts.
 //
@@ -9,17 +9,12 @@
 // Prints "listening on ws://HOST:PORT/" once bound; runs until killed.
 #include <wslay/wslay.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -27,7 +22,11 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <utility>
 #include <vector>
+
+#include "http_upgrade.hpp"
+#include "tcp_listener.hpp"
 
 namespace {
 
@@ -104,17 +103,6 @@ void close_conn(Conn* c) {
     g_graveyard.push_back(c);
 }
 
-/// Sec-WebSocket-Accept for KEY (RFC 6455 §4.2.2, item 5.4).
-std::string accept_value(std::string_view key) {
-    std::string text(key);
-    text += "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-    unsigned char digest[SHA_DIGEST_LENGTH];
-    SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-    unsigned char out[4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1];
-    const int n = EVP_EncodeBlock(out, digest, SHA_DIGEST_LENGTH);
-    return {reinterpret_cast<char*>(out), static_cast<size_t>(n)};
-}
-
 /// Reads the HTTP upgrade request; answers 101 once whole. Returns false when
 /// the connection is to be closed (EOF, error, no key, oversized request).
 bool read_handshake(Conn* c) {
@@ -128,42 +116,19 @@ bool read_handshake(Conn* c) {
             return true; // wait for more
         }
         c->head.append(buf, static_cast<size_t>(n));
-        const size_t end = c->head.find("\r\n\r\n");
-        if (end == std::string::npos) {
-            if (c->head.size() > 16384) {
-                return false;
-            }
+        std::string reply;
+        const bench_upgrade::Parsed parsed = bench_upgrade::parse(c->head, reply);
+        if (parsed == bench_upgrade::Parsed::incomplete) {
             continue;
         }
-        std::string lower = c->head.substr(0, end);
-        for (char& ch : lower) {
-            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        }
-        const size_t at = lower.find("\r\nsec-websocket-key:");
-        if (at == std::string::npos) {
-            return false;
-        }
-        size_t from = at + 20;
-        const size_t eol = c->head.find("\r\n", from);
-        while (from < eol && c->head[from] == ' ') {
-            ++from;
-        }
-        size_t to = eol;
-        while (to > from && c->head[to - 1] == ' ') {
-            --to;
-        }
-        const std::string reply = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                                  "Connection: Upgrade\r\nSec-WebSocket-Accept: " +
-                                  accept_value(std::string_view(c->head).substr(from, to - from)) +
-                                  "\r\n\r\n";
         // A fresh socket's send buffer takes the ~130-byte answer whole.
-        if (::send(c->fd, reply.data(), reply.size(), MSG_NOSIGNAL) !=
-            static_cast<ssize_t>(reply.size())) {
+        if (parsed == bench_upgrade::Parsed::bad ||
+            ::send(c->fd, reply.data(), reply.size(), MSG_NOSIGNAL) !=
+                static_cast<ssize_t>(reply.size())) {
             return false;
         }
-        c->leftover = c->head.substr(end + 4);
-        c->head.clear();
-        c->head.shrink_to_fit();
+        c->leftover = std::move(c->head);
+        c->head = std::string();
         static const wslay_event_callbacks callbacks{on_recv, on_send, nullptr,   nullptr,
                                                      nullptr, nullptr, on_message};
         if (wslay_event_context_server_init(&c->ctx, &callbacks, c) != 0) {
@@ -210,22 +175,11 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    const int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    const int one = 1;
-    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    inet_pton(AF_INET, host.c_str(), &addr.sin_addr);
-    socklen_t len = sizeof addr;
-    if (::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(lfd, 4096) != 0 ||
-        getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-        std::perror("wslay_echo: bind/listen");
+    const int lfd = bench_listener::listen_and_announce(host, port, "wslay_echo");
+    if (lfd < 0) {
         return 1;
     }
-    std::printf("listening on ws://%s:%d/\n", host.c_str(), ntohs(addr.sin_port));
-    std::fflush(stdout);
+    const int one = 1;
 
     g_epoll = epoll_create1(0);
     epoll_event lev{EPOLLIN, {.ptr = nullptr}};

@@ -1,0 +1,37 @@
+// A non-blocking IPv4 listening socket for the bench servers that run an epoll
+// loop of their own (wslay_echo, floor_echo).
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+namespace bench_listener {
+
+/// Binds HOST:PORT (0: the kernel picks), listens, and prints "listening on
+/// ws://HOST:PORT/" (what scripts/bench-servers waits for). Returns the
+/// descriptor, or -1 after printing why to stderr under NAME.
+inline int listen_and_announce(const std::string& host, int port, const char* name) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    socklen_t len = sizeof addr;
+    if (fd < 0 || inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1 ||
+        ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(fd, 4096) != 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        std::fprintf(stderr, "%s: cannot listen on %s:%d\n", name, host.c_str(), port);
+        return -1;
+    }
+    std::printf("listening on ws://%s:%d/\n", host.c_str(), ntohs(addr.sin_port));
+    std::fflush(stdout);
+    return fd;
+}
+
+} // namespace bench_listener
