@@ -10,6 +10,7 @@
 #   make bench-php   the PHP echo server against the native one (scripts/bench-php)
 #   make bench-bindings   the Go and Java echo servers against gorilla's and the native one
 #   make bench-scaling   broadcast fan-out over three servers sharing Redis against one server
+#   make bench-threads   nexus-socket echo with one event loop against two (scripts/bench-threads)
 #   make fuzz    run every libFuzzer target for FUZZ_SECONDS (default 30) each
 #   make format  rewrite our sources with clang-format
 #   make package the .deb and .rpm packages, built in build-pkg/, into build/packages/
@@ -26,7 +27,7 @@ PKG_BUILD    ?= build-pkg
 PACKAGES     ?= $(BUILD)/packages
 JOBS         ?= $(shell nproc)
 
-.PHONY: deps build build-asan build-tsan test bench bench-servers bench-php bench-bindings bench-scaling fuzz format serve clean \
+.PHONY: deps build build-asan build-tsan test bench bench-servers bench-php bench-bindings bench-scaling bench-threads fuzz format serve clean \
         package package-test
 
 deps:
@@ -76,6 +77,10 @@ bench-bindings: build
 # the same load on one server (docs/scaling.md).
 bench-scaling: build
 	@scripts/bench-scaling $(BUILD)
+
+# One event loop against two under the same load: rate, CPU, each loop's share.
+bench-threads: build
+	@scripts/bench-threads --build $(BUILD)
 
 fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -5,6 +5,7 @@
 // and no event crosses a thread. With threads > 1 the loops run on threads
 // of their own and poll waits on the event queue's eventfd.
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -514,6 +515,8 @@ int nx_ws_server_start(nx_ws_server* server) noexcept {
         server->state = ServerState::running;
         if (!server->single_loop()) {
             server->runner = std::thread([server] {
+                // Loop 0 runs here; the others name themselves nx-loop-N.
+                static_cast<void>(pthread_setname_np(pthread_self(), "nx-loop-0"));
                 try {
                     server->server->run();
                 } catch (...) {

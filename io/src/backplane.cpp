@@ -13,6 +13,7 @@
 #include "nexus/io/log.hpp"
 #include "nexus/io/socket_error.hpp"
 #include "redis_link.hpp"
+#include "thread_name.hpp"
 
 namespace nexus::io::detail {
 namespace {
@@ -140,8 +141,14 @@ void Backplane::start() {
     all_channel_ = key("all");
     own_channel_ = node_key("node", node_);
     log(LogLevel::info, "scaling through redis {} as server {}", endpoint_.where(), node_);
-    publisher_ = std::thread([this] { publisher_main(); });
-    subscriber_ = std::thread([this] { subscriber_main(); });
+    publisher_ = std::thread([this] {
+        detail::name_this_thread("nx-redis-pub");
+        publisher_main();
+    });
+    subscriber_ = std::thread([this] {
+        detail::name_this_thread("nx-redis-sub");
+        subscriber_main();
+    });
 }
 
 void Backplane::request_stop() noexcept {

@@ -15,6 +15,7 @@
 #include "nexus/core/utf8.hpp"
 #include "server_impl.hpp"
 #include "slot_pool.hpp"
+#include "thread_name.hpp"
 #include "tls_context.hpp"
 
 namespace nexus::io {
@@ -647,7 +648,11 @@ std::uint16_t WebSocketServer::port() const noexcept {
 void WebSocketServer::run() {
     start();
     for (std::size_t i = 1; i < impl_->loops.size(); ++i) {
-        impl_->threads.emplace_back([this, i] { impl_->loops[i]->loop.run(); });
+        impl_->threads.emplace_back([this, i] {
+            // Loop 0 runs on the caller's thread, whose name stays the caller's.
+            detail::name_this_thread("nx-loop-" + std::to_string(i));
+            impl_->loops[i]->loop.run();
+        });
     }
     impl_->loops[0]->loop.run();
     for (auto& t : impl_->threads) {

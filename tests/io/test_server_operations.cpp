@@ -1,6 +1,11 @@
 // The WebSocket server on loopback: operations, events, broadcast, channels,
 // failures of peers and handlers, graceful stop, several loops.
 #include <gtest/gtest.h>
+#include <pthread.h>
+
+#include <mutex>
+#include <set>
+#include <string>
 
 #include "server_fixture.hpp"
 
@@ -426,6 +431,32 @@ TEST(ServerThreads, TwoLoopsShareThePortAndReachEachOther) {
         ASSERT_TRUE(m);
         EXPECT_EQ(m->close_code, 1001);
     }
+}
+
+TEST(ServerThreads, BothLoopsTakeClientsAndTheSecondIsNamed) {
+    RecordingHandler handler;
+    io::ServerConfig config;
+    config.log_level = io::LogLevel::off;
+    config.threads = 2;
+    std::mutex mutex;
+    std::set<std::string> names; // of the threads that saw a connect
+    handler.on_connect_hook = [&](io::ClientId) {
+        char name[16] = {};
+        pthread_getname_np(pthread_self(), name, sizeof name);
+        const std::lock_guard<std::mutex> lock(mutex);
+        names.insert(name);
+    };
+    RunningServer server(config, handler);
+    std::vector<std::unique_ptr<WsTestClient>> clients;
+    // The kernel spreads connections over the two listening sockets by a
+    // hash of the address pair: 40 all on one loop has odds of 2^-39.
+    for (int i = 0; i < 40; ++i) {
+        clients.push_back(std::make_unique<WsTestClient>(server.port()));
+        ASSERT_TRUE(handler.wait(ServerEvent::connect));
+    }
+    const std::lock_guard<std::mutex> lock(mutex);
+    EXPECT_EQ(names.size(), 2U);
+    EXPECT_EQ(names.count("nx-loop-1"), 1U);
 }
 
 TEST(Server, StatisticsCountClientsMessagesAndBytes) {

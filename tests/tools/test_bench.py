@@ -24,12 +24,11 @@ def bench(*args, timeout=RUN_TIMEOUT):
 
 
 class BenchAgainstEcho(unittest.TestCase):
-    broadcast = False
+    server_args = ["echo"]
 
     @classmethod
     def setUpClass(cls):
-        args = ["echo", "--broadcast"] if cls.broadcast else ["echo"]
-        cls.server = NexusProcess(BINARY, *args)
+        cls.server = NexusProcess(BINARY, *cls.server_args)
 
     @classmethod
     def tearDownClass(cls):
@@ -95,6 +94,14 @@ class EchoModes(BenchAgainstEcho):
         # tick: the figure is there, possibly null.
         self.assertIn("per_server_cpu_second", report)
 
+    def test_deflate_needs_a_server_that_agrees(self):
+        result = bench("--port", str(self.server.port), "echo", "--connections", "2",
+                       "--deflate", "--duration", "1", "--warmup", "0", "--json")
+        self.assertEqual(result.returncode, 1, result.stderr)
+        report = json.loads(result.stdout)
+        self.assertEqual(report["messages"], 0)
+        self.assertIn("permessage-deflate", report["error_kinds"]["handshake"]["first"])
+
     def test_text_progress_and_summary(self):
         result = bench("--port", str(self.server.port), "echo", "--connections", "2",
                        "--duration", "1.2", "--warmup", "0")
@@ -107,7 +114,7 @@ class EchoModes(BenchAgainstEcho):
 
 
 class BroadcastMode(BenchAgainstEcho):
-    broadcast = True
+    server_args = ["echo", "--broadcast"]
 
     def test_broadcast(self):
         report = self.run_json("broadcast", "--connections", "5", "--size", "16",
@@ -116,6 +123,34 @@ class BroadcastMode(BenchAgainstEcho):
         self.assertGreaterEqual(report["messages"], 5)
         self.assertGreater(report["messages_sent"], 0)
         self.assertGreater(report["per_server_cpu_second"], 0)
+
+
+class DeflateModes(BenchAgainstEcho):
+    server_args = ["echo", "--deflate"]
+
+    def check_compressed(self, report, size):
+        self.assertTrue(report["parameters"]["deflate"])
+        # The echoes came compressed (the texts shrink to about a third);
+        # what we sent went plain, frame headers and all.
+        self.assertLess(report["frame_bytes_received"], report["bytes"] * 0.6, report)
+        self.assertGreaterEqual(report["frame_bytes_sent"], report["messages"] * size)
+
+    def test_echo_deflate(self):
+        report = self.run_json("echo", "--connections", "3", "--size", "4000", "--deflate",
+                               "--duration", "1", "--warmup", "0.2")
+        self.check_compressed(report, 4000)
+
+    def test_pipelined_deflate(self):
+        report = self.run_json("pipelined", "--connections", "2", "--in-flight", "4",
+                               "--size", "300", "--deflate", "--duration", "1",
+                               "--warmup", "0.2")
+        self.check_compressed(report, 300)
+
+    def test_without_deflate_nothing_is_compressed(self):
+        report = self.run_json("echo", "--connections", "2", "--size", "4000",
+                               "--duration", "1", "--warmup", "0.2")
+        self.assertFalse(report["parameters"]["deflate"])
+        self.assertGreaterEqual(report["frame_bytes_received"], report["bytes"])
 
 
 class BadArguments(unittest.TestCase):
@@ -153,6 +188,8 @@ class BadArguments(unittest.TestCase):
             ["idle", "--duration", "1"],
             ["broadcast", "--size", "4"],                # below the sequence number
             ["broadcast", "--binary"],
+            ["broadcast", "--deflate"],
+            ["storm", "--deflate"],
             ["echo", "--server-pid", "0"],
             ["echo", "--server-pid", str(2**22)],        # above pid_max
         ]

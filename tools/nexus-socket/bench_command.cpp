@@ -39,9 +39,10 @@ constexpr const char* k_usage =
     "modes:\n"
     "  echo       each connection sends a message and waits for its echo\n"
     "             --connections N (10) --size BYTES (32) --duration S (5) [--binary]\n"
+    "             [--deflate]\n"
     "  pipelined  each connection keeps K messages in flight\n"
     "             --connections N (10) --in-flight K (16) --size BYTES (32) --duration S (5)\n"
-    "             [--binary]\n"
+    "             [--binary] [--deflate]\n"
     "  storm      opens, handshakes and closes connections as fast as possible\n"
     "             --duration S (5) --concurrency C (16)\n"
     "  idle       opens N connections, holds them, closes them\n"
@@ -62,6 +63,9 @@ constexpr const char* k_usage =
     "                           RSS) and report the rate per server CPU-second\n"
     "  --server-pid P,Q,...     several servers: their CPU time (and RSS) added up\n"
     "  --json                   print one JSON object on stdout\n"
+    "  --deflate                (echo, pipelined) permessage-deflate, required of the\n"
+    "                           server, which compresses every echo; messages are\n"
+    "                           varied words, sent uncompressed\n"
     "  --help                   this text\n\n"
     "Exit status 0 without errors, 1 when connections failed, 2 on bad arguments.\n"
     "Mask keys come from a fast non-cryptographic generator: this is a load\n"
@@ -89,6 +93,7 @@ struct Settings {
     bool binary = false;
     bool json = false;
     bool tls = false;
+    bool deflate = false;
     std::vector<long> server_pids; // empty: none
 };
 
@@ -118,9 +123,9 @@ const std::map<std::string, Mode>& modes() {
 std::set<std::string> mode_options(Mode mode) {
     switch (mode) {
     case Mode::echo:
-        return {"connections", "size", "duration", "warmup", "binary"};
+        return {"connections", "size", "duration", "warmup", "binary", "deflate"};
     case Mode::pipelined:
-        return {"connections", "in-flight", "size", "duration", "warmup", "binary"};
+        return {"connections", "in-flight", "size", "duration", "warmup", "binary", "deflate"};
     case Mode::storm:
         return {"duration", "concurrency", "warmup"};
     case Mode::idle:
@@ -199,7 +204,7 @@ Settings parse(const std::vector<std::string>& args, bool& help) {
     std::set<std::string> valued = {"host",        "port",        "path",     "server-pid",
                                     "connections", "size",        "duration", "warmup",
                                     "in-flight",   "concurrency", "sources",  "hold"};
-    std::set<std::string> flags = {"help", "json", "binary", "tls"};
+    std::set<std::string> flags = {"help", "json", "binary", "tls", "deflate"};
     const Options options(args, valued, flags);
     help = options.has("help");
     Settings s;
@@ -226,8 +231,10 @@ Settings parse(const std::vector<std::string>& args, bool& help) {
             throw UsageError("--" + name + " does not apply to " + s.mode_name);
         }
     }
-    if (options.has("binary") && allowed.count("binary") == 0) {
-        throw UsageError("--binary does not apply to " + s.mode_name);
+    for (const char* flag : {"binary", "deflate"}) {
+        if (options.has(flag) && allowed.count(flag) == 0) {
+            throw UsageError(std::string("--") + flag + " does not apply to " + s.mode_name);
+        }
     }
     s.host = options.get("host", "127.0.0.1");
     for (const std::uint64_t port : number_list(options, "port", 8080, 1, 65535)) {
@@ -237,6 +244,8 @@ Settings parse(const std::vector<std::string>& args, bool& help) {
     s.json = options.has("json");
     s.tls = options.has("tls");
     s.binary = options.has("binary");
+    s.deflate = options.has("deflate");
+    s.target.deflate = s.deflate;
     s.connections = options.get_uint("connections", s.mode == Mode::idle ? 1000 : 10, 1, 1'000'000);
     s.size = options.get_uint("size", 32, s.mode == Mode::broadcast ? 8 : 0, k_max_size);
     s.in_flight = options.get_uint("in-flight", s.mode == Mode::pipelined ? 16 : 1, 1, 65536);
@@ -407,10 +416,16 @@ Report run_timed(const Settings& s, Loop& loop, bench::Measured& workload,
     run_until(loop, now_ns() + seconds_to_ns(s.warmup), none_open, tick("warmup"));
     Window window;
     window.begin(s.server_pids);
+    const std::uint64_t written = loop.bytes_written();
+    const std::uint64_t read = loop.bytes_read();
     workload.counting = true;
     run_until(loop, now_ns() + seconds_to_ns(s.duration), none_open, tick("measuring"));
     workload.counting = false;
     window.end(s.server_pids, report);
+    // What crossed the sockets in the window, frames and all: against
+    // `bytes` it shows what compression saved.
+    report.extra["frame_bytes_sent"] = std::to_string(loop.bytes_written() - written);
+    report.extra["frame_bytes_received"] = std::to_string(loop.bytes_read() - read);
     report.messages = workload.counted;
     report.bytes = workload.counted * s.size;
     report.latency = &workload.latency;
@@ -549,6 +564,7 @@ void print_json(const Settings& s, const Loop& loop, const Report& r) {
     param("warmup", number(s.warmup));
     param("hold", number(s.hold));
     param("binary", s.binary ? "true" : "false");
+    param("deflate", s.deflate ? "true" : "false");
     out += ",\"server_pid\":" +
            (!s.server_pids.empty() ? std::to_string(s.server_pids.front()) : "null");
     out += ",\"server_pids\":" + list(s.server_pids);
@@ -702,8 +718,8 @@ int bench_command(const std::vector<std::string>& args) {
     switch (s.mode) {
     case Mode::echo:
     case Mode::pipelined:
-        workload = std::make_unique<bench::PingPong>(s.size, s.binary,
-                                                     static_cast<std::uint32_t>(s.in_flight));
+        workload = std::make_unique<bench::PingPong>(
+            s.size, s.binary, static_cast<std::uint32_t>(s.in_flight), s.deflate);
         break;
     case Mode::broadcast: {
         auto b =

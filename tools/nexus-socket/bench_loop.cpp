@@ -10,12 +10,15 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <utility>
 
 #include <openssl/err.h>
 
 #include "bench_stats.hpp"
+#include "nexus/core/deflate.hpp"
+#include "nexus/core/http.hpp"
 
 namespace nexus::tool::bench {
 namespace {
@@ -23,6 +26,10 @@ namespace {
 constexpr std::size_t k_read_buffer_size = std::size_t{256} * 1024;
 constexpr int k_max_events = 1024;
 constexpr std::uint64_t k_sweep_interval_ns = 100'000'000;
+
+/// What --deflate offers: RFC 7692's defaults (context takeover both ways,
+/// 32 KiB windows).
+const core::DeflateConfig k_deflate_offer;
 
 std::uint64_t pack(std::uint32_t index, std::uint32_t generation) noexcept {
     return static_cast<std::uint64_t>(generation) << 32 | index;
@@ -200,6 +207,9 @@ void Loop::on_connected(std::uint32_t index) {
     core::ClientConfig config;
     config.host = target_.endpoints[slot.endpoint].host_header;
     config.target = target_.path;
+    if (target_.deflate) {
+        config.extensions = core::deflate_offer(k_deflate_offer);
+    }
     random_.fill(config.nonce);
     slot.handshake = std::make_unique<core::ClientHandshake>(std::move(config));
     slot.request_sent = 0;
@@ -305,6 +315,7 @@ long Loop::read_some(Slot& slot, std::string& error) {
     if (slot.ssl == nullptr) {
         const ssize_t n = ::recv(slot.fd, read_buffer_.data(), read_buffer_.size(), 0);
         if (n >= 0) {
+            bytes_read_ += static_cast<std::uint64_t>(n);
             return n;
         }
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
@@ -316,6 +327,7 @@ long Loop::read_some(Slot& slot, std::string& error) {
     ERR_clear_error();
     std::size_t n = 0;
     if (SSL_read_ex(slot.ssl, read_buffer_.data(), read_buffer_.size(), &n) == 1) {
+        bytes_read_ += n;
         return static_cast<long>(n);
     }
     switch (SSL_get_error(slot.ssl, 0)) {
@@ -341,6 +353,7 @@ long Loop::write_some(Slot& slot, const std::uint8_t* data, std::size_t size, st
         for (;;) {
             const ssize_t n = ::send(slot.fd, data, size, MSG_NOSIGNAL);
             if (n >= 0) {
+                bytes_written_ += static_cast<std::uint64_t>(n);
                 return n;
             }
             if (errno == EINTR) {
@@ -356,6 +369,7 @@ long Loop::write_some(Slot& slot, const std::uint8_t* data, std::size_t size, st
     ERR_clear_error();
     std::size_t n = 0;
     if (SSL_write_ex(slot.ssl, data, size, &n) == 1) {
+        bytes_written_ += n;
         return static_cast<long>(n);
     }
     switch (SSL_get_error(slot.ssl, 0)) {
@@ -430,10 +444,11 @@ bool Loop::read_once(std::uint32_t index) {
                      (code != 0 ? " (HTTP " + std::to_string(code) + ")" : ""));
             return false;
         }
-        slot.handshake.reset();
         core::ConnectionConfig config;
-        config.role = core::Role::client;
-        config.entropy = [random = &random_](std::span<std::uint8_t> out) { random->fill(out); };
+        if (!connection_config(index, config)) {
+            return false;
+        }
+        slot.handshake.reset();
         slot.connection = std::make_unique<core::Connection>(std::move(config));
         set_state(slot, SlotState::open);
         ++handshakes_;
@@ -445,6 +460,32 @@ bool Loop::read_once(std::uint32_t index) {
     }
     feed(index, data);
     return slots_[index].state != SlotState::free;
+}
+
+bool Loop::connection_config(std::uint32_t index, core::ConnectionConfig& config) {
+    config.role = core::Role::client;
+    config.entropy = [random = &random_](std::span<std::uint8_t> out) { random->fill(out); };
+    if (!target_.deflate) {
+        return true;
+    }
+    for (const core::Extension& extension : slots_[index].handshake->extensions()) {
+        if (!core::ascii_iequals(extension.name, "permessage-deflate")) {
+            continue;
+        }
+        core::DeflateParams params;
+        const core::Error e = core::accept_deflate_response(extension, k_deflate_offer, params);
+        if (e != core::Error::ok) {
+            fail(index, ErrorKind::handshake, std::string(core::describe(e)));
+            return false;
+        }
+        config.deflate = params;
+        // Each message may go compressed or not (RFC 7692 §6): ours go
+        // plain, so the server's compressing is what the run measures.
+        config.compression_threshold = std::numeric_limits<std::size_t>::max();
+        return true;
+    }
+    fail(index, ErrorKind::handshake, "the server did not agree to permessage-deflate");
+    return false;
 }
 
 void Loop::feed(std::uint32_t index, std::span<std::uint8_t> data) {

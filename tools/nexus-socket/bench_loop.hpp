@@ -72,6 +72,12 @@ struct Target {
     /// cost a new client pays) and certificates are not verified (a load
     /// generator against a server on loopback).
     SSL_CTX* tls = nullptr;
+    /// Offer permessage-deflate (RFC 7692) and require it: a server that
+    /// does not agree fails the handshake. The load generator sends its
+    /// messages uncompressed (each message may choose, §6) and inflates what
+    /// the server compresses, so the server's compressing is what a run
+    /// measures.
+    bool deflate = false;
 };
 
 enum class SlotState : std::uint8_t { free, connecting, handshaking, open, closing };
@@ -133,6 +139,10 @@ public:
     std::size_t active() const noexcept { return active_; }
     /// Handshakes completed since the start.
     std::uint64_t handshakes() const noexcept { return handshakes_; }
+    /// Bytes of HTTP and WebSocket frames (after compression, before TLS)
+    /// written to and read from every connection since the start.
+    std::uint64_t bytes_written() const noexcept { return bytes_written_; }
+    std::uint64_t bytes_read() const noexcept { return bytes_read_; }
 
     SlotState state(std::uint32_t slot) const noexcept { return slots_[slot].state; }
     std::uint64_t started_ns(std::uint32_t slot) const noexcept { return slots_[slot].started_ns; }
@@ -181,6 +191,9 @@ private:
     void watch(std::uint32_t index, std::uint32_t events, bool add);
     void on_connected(std::uint32_t index);
     void on_readable(std::uint32_t index);
+    /// The core configuration of a slot whose handshake completed; false
+    /// (after failing the slot) when the server's extensions are not usable.
+    bool connection_config(std::uint32_t index, core::ConnectionConfig& config);
     /// Reads and handles one buffer; false when the socket has nothing more
     /// now or the slot ended.
     bool read_once(std::uint32_t index);
@@ -207,6 +220,8 @@ private:
     std::size_t open_ = 0;
     std::size_t active_ = 0;
     std::uint64_t handshakes_ = 0;
+    std::uint64_t bytes_written_ = 0;
+    std::uint64_t bytes_read_ = 0;
     std::uint64_t next_sweep_ns_ = 0;
     std::array<std::uint64_t, k_error_kinds> errors_{};
     std::array<std::string, k_error_kinds> details_{};

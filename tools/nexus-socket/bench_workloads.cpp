@@ -1,6 +1,9 @@
 #include "bench_workloads.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cstring>
+#include <string_view>
 
 namespace nexus::tool::bench {
 
@@ -12,14 +15,51 @@ void Measured::sample(std::uint64_t latency_ns) noexcept {
     }
 }
 
-PingPong::PingPong(std::size_t size, bool binary, std::uint32_t in_flight)
-    : payload_(size, static_cast<std::uint8_t>('x')), binary_(binary), in_flight_(in_flight) {}
+namespace {
+
+/// SIZE bytes of words from a small vocabulary in an order drawn from
+/// RANDOM: ASCII, so valid as text; compresses to roughly a third.
+std::vector<std::uint8_t> prose(std::size_t size, FastRandom& random) {
+    static constexpr std::array<std::string_view, 32> k_words = {
+        "the",     "server", "sends",  "message", "to",     "every",  "client", "and",
+        "waits",   "for",    "an",     "answer",  "from",   "socket", "queue",  "frame",
+        "channel", "reader", "writer", "loop",    "event",  "close",  "ping",   "pong",
+        "text",    "binary", "hello",  "world",   "status", "ready",  "user",   "room"};
+    std::vector<std::uint8_t> text;
+    text.reserve(size + 16);
+    while (text.size() < size) {
+        const std::string_view word = k_words[random.next() % k_words.size()];
+        text.insert(text.end(), word.begin(), word.end());
+        text.push_back(random.next() % 8 == 0 ? '\n' : ' ');
+    }
+    text.resize(size);
+    return text;
+}
+
+} // namespace
+
+PingPong::PingPong(std::size_t size, bool binary, std::uint32_t in_flight, bool prose_text)
+    : size_(size), binary_(binary), in_flight_(in_flight) {
+    if (!prose_text) {
+        payloads_.emplace_back(size, static_cast<std::uint8_t>('x'));
+        return;
+    }
+    // Enough texts to fill a 32 KiB LZ77 window twice over, so that no
+    // compressor finds a whole earlier message in its history.
+    const std::size_t variants =
+        std::max(k_prose_variants, k_prose_window_bytes / std::max<std::size_t>(size, 1));
+    FastRandom random(0x6e65787573); // the same texts in every run
+    for (std::size_t i = 0; i < variants; ++i) {
+        payloads_.push_back(prose(size, random));
+    }
+}
 
 void PingPong::send_one(Loop& loop, std::uint32_t slot, std::uint64_t now) {
     Flight& flight = flights_[slot];
     flight.sent[(flight.head + flight.count) % in_flight_] = now;
     ++flight.count;
-    loop.send(slot, payload_, binary_);
+    loop.send(slot, payloads_[next_payload_], binary_);
+    next_payload_ = (next_payload_ + 1) % payloads_.size();
 }
 
 void PingPong::on_open(Loop& loop, std::uint32_t slot, std::uint64_t now) {
@@ -39,7 +79,7 @@ void PingPong::on_message(Loop& loop, std::uint32_t slot, const core::Event& eve
                           std::uint64_t now) {
     Flight& flight = flights_[slot];
     const bool binary = event.type == core::EventType::binary;
-    if (flight.count == 0 || event.payload.size() != payload_.size() || binary != binary_) {
+    if (flight.count == 0 || event.payload.size() != size_ || binary != binary_) {
         loop.count_error(ErrorKind::bad_echo, "an echo that does not match a message sent");
         loop.close(slot);
         return;

@@ -27,9 +27,18 @@ protected:
 /// echo and pipelined: every connection keeps `in_flight` messages on the
 /// way; each echo is checked for its length, timed against its send time
 /// (the echo server keeps the order per connection) and replaced.
+///
+/// Messages are `size` bytes of 'x', or with `prose` (for --deflate) texts
+/// of words in random order, sent in turn: they compress about as well as
+/// chat text does, and there are enough of them (at least k_prose_variants,
+/// and k_prose_window_bytes in all) that no compressor finds a whole earlier
+/// message in its 32 KiB window.
 class PingPong final : public Measured {
 public:
-    PingPong(std::size_t size, bool binary, std::uint32_t in_flight);
+    static constexpr std::size_t k_prose_variants = 16;
+    static constexpr std::size_t k_prose_window_bytes = 64 * 1024;
+
+    PingPong(std::size_t size, bool binary, std::uint32_t in_flight, bool prose = false);
 
     void on_open(Loop& loop, std::uint32_t slot, std::uint64_t now) override;
     void on_message(Loop& loop, std::uint32_t slot, const core::Event& event,
@@ -45,7 +54,9 @@ private:
     };
     void send_one(Loop& loop, std::uint32_t slot, std::uint64_t now);
 
-    std::vector<std::uint8_t> payload_;
+    std::vector<std::vector<std::uint8_t>> payloads_; // sent in turn
+    std::size_t next_payload_ = 0;
+    std::size_t size_;
     bool binary_;
     std::uint32_t in_flight_;
     std::vector<Flight> flights_; // by slot
