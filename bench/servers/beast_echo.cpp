@@ -14,9 +14,12 @@
 #include <cstdlib>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+
+#include "server_args.hpp"
 
 namespace {
 
@@ -128,21 +131,14 @@ void accept(tcp::acceptor& acceptor) {
 } // namespace
 
 int main(int argc, char** argv) {
-    std::string host = "127.0.0.1";
-    unsigned short port = 0;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        if (a == "--broadcast") {
-            g_broadcast = true;
-        } else if (a == "--host" && i + 1 < argc) {
-            host = argv[++i];
-        } else if (a == "--port" && i + 1 < argc) {
-            port = static_cast<unsigned short>(std::atoi(argv[++i]));
-        } else {
-            std::fprintf(stderr, "usage: beast_echo [--host H] [--port P] [--broadcast]\n");
-            return 2;
-        }
+    const std::optional<bench_args::ServerArgs> args =
+        bench_args::parse(argc, argv, "beast_echo", true);
+    if (!args) {
+        return 2;
     }
+    g_broadcast = args->broadcast;
+    const std::string host = args->host;
+    const unsigned short port = args->port;
     asio::io_context io{1};
     tcp::acceptor acceptor(io);
     const tcp::endpoint endpoint(asio::ip::make_address(host), port);

@@ -30,11 +30,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "http_upgrade.hpp"
+#include "server_args.hpp"
 #include "tcp_listener.hpp"
 
 namespace {
@@ -226,19 +228,13 @@ bool on_readable(Conn* c) {
 } // namespace
 
 int main(int argc, char** argv) {
-    std::string host = "127.0.0.1";
-    int port = 0;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        if (a == "--host" && i + 1 < argc) {
-            host = argv[++i];
-        } else if (a == "--port" && i + 1 < argc) {
-            port = std::atoi(argv[++i]);
-        } else {
-            std::fprintf(stderr, "usage: floor_echo [--host H] [--port P]\n");
-            return 2;
-        }
+    const std::optional<bench_args::ServerArgs> args =
+        bench_args::parse(argc, argv, "floor_echo", false);
+    if (!args) {
+        return 2;
     }
+    const std::string host = args->host;
+    const int port = args->port;
     const int lfd = bench_listener::listen_and_announce(host, port, "floor_echo");
     if (lfd < 0) {
         return 1;
@@ -247,20 +243,17 @@ int main(int argc, char** argv) {
     epoll_event lev{EPOLLIN, {.ptr = nullptr}};
     epoll_ctl(g_epoll, EPOLL_CTL_ADD, lfd, &lev);
     std::vector<epoll_event> events(1024);
-    const int one = 1;
     for (;;) {
         const int n = epoll_wait(g_epoll, events.data(), static_cast<int>(events.size()), -1);
         for (int i = 0; i < n; ++i) {
             auto* c = static_cast<Conn*>(events[i].data.ptr);
             if (c == nullptr) { // the listening socket
-                int fd;
-                while ((fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK)) >= 0) {
-                    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                bench_listener::accept_all(lfd, [](int fd) {
                     auto* nc = new Conn;
                     nc->fd = fd;
                     epoll_event ev{EPOLLIN, {.ptr = nc}};
                     epoll_ctl(g_epoll, EPOLL_CTL_ADD, fd, &ev);
-                }
+                });
                 continue;
             }
             // Each connection appears at most once per batch, so it can go at once.

@@ -18,10 +18,13 @@
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include "server_args.hpp"
 
 namespace {
 
@@ -112,21 +115,14 @@ const lws_protocols k_protocols[] = {
 } // namespace
 
 int main(int argc, char** argv) {
-    std::string host = "127.0.0.1";
-    int port = 0;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        if (a == "--broadcast") {
-            g_broadcast = true;
-        } else if (a == "--host" && i + 1 < argc) {
-            host = argv[++i];
-        } else if (a == "--port" && i + 1 < argc) {
-            port = std::atoi(argv[++i]);
-        } else {
-            std::fprintf(stderr, "usage: lws_echo [--host H] [--port P] [--broadcast]\n");
-            return 2;
-        }
+    const std::optional<bench_args::ServerArgs> args =
+        bench_args::parse(argc, argv, "lws_echo", true);
+    if (!args) {
+        return 2;
     }
+    g_broadcast = args->broadcast;
+    const std::string host = args->host;
+    const int port = args->port;
     lws_set_log_level(LLL_ERR, nullptr);
     lws_context_creation_info info{};
     info.port = port;

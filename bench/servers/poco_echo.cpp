@@ -23,9 +23,12 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
+
+#include "server_args.hpp"
 
 namespace {
 
@@ -85,19 +88,13 @@ public:
 } // namespace
 
 int main(int argc, char** argv) {
-    std::string host = "127.0.0.1";
-    unsigned short port = 0;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        if (a == "--host" && i + 1 < argc) {
-            host = argv[++i];
-        } else if (a == "--port" && i + 1 < argc) {
-            port = static_cast<unsigned short>(std::atoi(argv[++i]));
-        } else {
-            std::fprintf(stderr, "usage: poco_echo [--host H] [--port P]\n");
-            return 2;
-        }
+    const std::optional<bench_args::ServerArgs> args =
+        bench_args::parse(argc, argv, "poco_echo", false);
+    if (!args) {
+        return 2;
     }
+    const std::string host = args->host;
+    const unsigned short port = args->port;
     constexpr int k_max_threads = 20000;
     Poco::ThreadPool pool(2, k_max_threads, 60, 256 * 1024);
     Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(host, port), 4096);

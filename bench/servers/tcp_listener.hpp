@@ -1,9 +1,10 @@
-// A non-blocking IPv4 listening socket for the bench servers that run an epoll
-// loop of their own (wslay_echo, floor_echo).
+// A non-blocking IPv4 listening socket, and accepting from it, for the bench
+// servers that run an epoll loop of their own (wslay_echo, floor_echo).
 #pragma once
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cstdint>
@@ -32,6 +33,18 @@ inline int listen_and_announce(const std::string& host, int port, const char* na
     std::printf("listening on ws://%s:%d/\n", host.c_str(), ntohs(addr.sin_port));
     std::fflush(stdout);
     return fd;
+}
+
+/// Accepts every connection waiting on LISTEN_FD, non-blocking and with
+/// TCP_NODELAY, and hands each descriptor to ON_SOCKET.
+template <class OnSocket>
+void accept_all(int listen_fd, OnSocket on_socket) {
+    const int one = 1;
+    int fd;
+    while ((fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK)) >= 0) {
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        on_socket(fd);
+    }
 }
 
 } // namespace bench_listener

@@ -9,9 +9,12 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+
+#include "server_args.hpp"
 
 namespace {
 
@@ -21,22 +24,14 @@ using Handle = websocketpp::connection_hdl;
 } // namespace
 
 int main(int argc, char** argv) {
-    std::string host = "127.0.0.1";
-    unsigned short port = 0;
-    bool broadcast = false;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        if (a == "--broadcast") {
-            broadcast = true;
-        } else if (a == "--host" && i + 1 < argc) {
-            host = argv[++i];
-        } else if (a == "--port" && i + 1 < argc) {
-            port = static_cast<unsigned short>(std::atoi(argv[++i]));
-        } else {
-            std::fprintf(stderr, "usage: websocketpp_echo [--host H] [--port P] [--broadcast]\n");
-            return 2;
-        }
+    const std::optional<bench_args::ServerArgs> args =
+        bench_args::parse(argc, argv, "websocketpp_echo", true);
+    if (!args) {
+        return 2;
     }
+    const bool broadcast = args->broadcast;
+    const std::string host = args->host;
+    const unsigned short port = args->port;
 
     Server server;
     std::set<Handle, std::owner_less<Handle>> clients;

@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "http_upgrade.hpp"
+#include "server_args.hpp"
 #include "tcp_listener.hpp"
 
 namespace {
@@ -160,27 +162,18 @@ bool flush(Conn* c) {
 } // namespace
 
 int main(int argc, char** argv) {
-    std::string host = "127.0.0.1";
-    int port = 0;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        if (a == "--broadcast") {
-            g_broadcast = true;
-        } else if (a == "--host" && i + 1 < argc) {
-            host = argv[++i];
-        } else if (a == "--port" && i + 1 < argc) {
-            port = std::atoi(argv[++i]);
-        } else {
-            std::fprintf(stderr, "usage: wslay_echo [--host H] [--port P] [--broadcast]\n");
-            return 2;
-        }
+    const std::optional<bench_args::ServerArgs> args =
+        bench_args::parse(argc, argv, "wslay_echo", true);
+    if (!args) {
+        return 2;
     }
+    g_broadcast = args->broadcast;
+    const std::string host = args->host;
+    const int port = args->port;
     const int lfd = bench_listener::listen_and_announce(host, port, "wslay_echo");
     if (lfd < 0) {
         return 1;
     }
-    const int one = 1;
-
     g_epoll = epoll_create1(0);
     epoll_event lev{EPOLLIN, {.ptr = nullptr}};
     epoll_ctl(g_epoll, EPOLL_CTL_ADD, lfd, &lev);
@@ -190,16 +183,14 @@ int main(int argc, char** argv) {
         for (int i = 0; i < n; ++i) {
             auto* c = static_cast<Conn*>(events[i].data.ptr);
             if (c == nullptr) { // the listening socket
-                int fd;
-                while ((fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK)) >= 0) {
-                    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                bench_listener::accept_all(lfd, [](int fd) {
                     auto* nc = new Conn;
                     nc->fd = fd;
                     nc->events = EPOLLIN;
                     g_conns.insert(nc);
                     epoll_event ev{EPOLLIN, {.ptr = nc}};
                     epoll_ctl(g_epoll, EPOLL_CTL_ADD, fd, &ev);
-                }
+                });
                 continue;
             }
             if (c->dead) {
