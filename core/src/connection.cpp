@@ -557,6 +557,14 @@ void Connection::release_buffers() noexcept {
     if (phase_ == Phase::header) {
         extra_->control.release();
     }
+    // Codecs without context takeover hold a zlib stream only within a
+    // message (deflate.hpp): between messages they are empty shells.
+    if (extra_->deflater && !extra_->deflater->has_stream() && !sending_message_) {
+        extra_->deflater.reset();
+    }
+    if (extra_->inflater && !extra_->inflater->has_stream() && !in_message_) {
+        extra_->inflater.reset();
+    }
     // The part goes too once nothing in it is in use: no message half
     // received or sent, no split header, no deflate state (with context
     // takeover that is the history both sides rely on).

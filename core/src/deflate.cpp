@@ -10,6 +10,8 @@
 #include <new>
 #include <stdexcept>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace nexus::core {
 namespace {
@@ -32,6 +34,35 @@ constexpr std::array<std::uint8_t, 4> k_tail = {0x00, 0x00, 0xff, 0xff};
 constexpr std::size_t k_max_step = std::size_t{1} << 30;
 // Output step of the inflater when the buffer has no spare capacity.
 constexpr std::size_t k_min_inflate_step = 16 * 1024;
+
+/// How many spare streams of each kind a thread keeps for connections
+/// without context takeover. One serves every connection that sends (or
+/// receives) whole messages in turn; more are made only while several are
+/// in the middle of a message at once, and past this many they are freed
+/// when their message ends.
+constexpr std::size_t k_spare_streams = 2;
+
+/// Takes a spare stream that `fits` out of `spares`; null when none does.
+template <class State, class Fits>
+std::unique_ptr<State> take_spare(std::vector<std::unique_ptr<State>>& spares, Fits fits) {
+    for (auto it = spares.begin(); it != spares.end(); ++it) {
+        if (fits(**it)) {
+            std::unique_ptr<State> state = std::move(*it);
+            spares.erase(it);
+            return state;
+        }
+    }
+    return nullptr;
+}
+
+/// Keeps `state` (reset by the caller) as a spare, or frees it when the
+/// thread has enough. Never allocates: the stock's room is reserved once.
+template <class State>
+void give_spare(std::vector<std::unique_ptr<State>>& spares, std::unique_ptr<State> state) {
+    if (spares.capacity() >= k_spare_streams && spares.size() < k_spare_streams) {
+        spares.push_back(std::move(state));
+    }
+}
 
 bool equals_ignore_case(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) {
@@ -299,9 +330,13 @@ Error accept_deflate_response(const Extension& response, const DeflateConfig& of
 
 struct Deflater::State {
     z_stream stream{};
+    int window_bits;
+    int level;
+    int memory_level;
 
-    State(int window_bits, int level, int memory_level) {
-        const int rc = deflateInit2(&stream, level, Z_DEFLATED, -window_bits, memory_level,
+    State(int window_bits_, int level_, int memory_level_)
+        : window_bits(window_bits_), level(level_), memory_level(memory_level_) {
+        const int rc = deflateInit2(&stream, level_, Z_DEFLATED, -window_bits_, memory_level_,
                                     Z_DEFAULT_STRATEGY);
         if (rc != Z_OK) {
             zlib_failure("deflateInit2", rc);
@@ -333,9 +368,23 @@ Deflater::Deflater(const DeflateParams& params, Role role, int compression_level
 
 Deflater::~Deflater() = default;
 
+std::vector<std::unique_ptr<Deflater::State>>& Deflater::spares() noexcept {
+    thread_local std::vector<std::unique_ptr<State>> stock;
+    return stock;
+}
+
 Deflater::State& Deflater::state() {
+    if (!state_ && no_context_takeover_) {
+        state_ = take_spare(spares(), [this](const State& spare) {
+            return spare.window_bits == window_bits_ && spare.level == level_ &&
+                   spare.memory_level == memory_level_;
+        });
+    }
     if (!state_) {
         state_ = std::make_unique<State>(window_bits_, level_, memory_level_);
+        if (no_context_takeover_) {
+            spares().reserve(k_spare_streams);
+        }
     }
     return *state_;
 }
@@ -407,12 +456,16 @@ void Deflater::compress(std::span<const std::uint8_t> in, bool fin, ByteBuffer& 
 
 void Deflater::end_message() {
     // §7.1.1.1 / §7.1.1.2: no context takeover, a fresh window per message.
-    // A stream not made yet has no context to drop.
+    // A stream not made yet has no context to drop. The reset stream goes
+    // back to the thread's stock until the next message, ours or another
+    // connection's.
     if (no_context_takeover_ && state_) {
         const int rc = deflateReset(&state_->stream);
         if (rc != Z_OK) {
             zlib_failure("deflateReset", rc);
         }
+        give_spare(spares(), std::move(state_));
+        state_.reset();
     }
 }
 
@@ -448,9 +501,21 @@ Inflater::Inflater(const DeflateParams& params, Role role) noexcept
 
 Inflater::~Inflater() = default;
 
+std::vector<std::unique_ptr<Inflater::State>>& Inflater::spares() noexcept {
+    thread_local std::vector<std::unique_ptr<State>> stock;
+    return stock;
+}
+
 Inflater::State& Inflater::state() {
+    if (!state_ && no_context_takeover_) {
+        // Every inflater has the same 32 KiB window: any spare fits.
+        state_ = take_spare(spares(), [](const State&) { return true; });
+    }
     if (!state_) {
         state_ = std::make_unique<State>(window_bits_);
+        if (no_context_takeover_) {
+            spares().reserve(k_spare_streams);
+        }
     }
     return *state_;
 }
@@ -582,14 +647,16 @@ Error Inflater::finish_message() {
                 zlib_failure("inflateSetDictionary", set);
             }
         }
-        return Error::ok;
-    }
-    // §7.1.1.1 / §7.1.1.2: the peer starts each message afresh.
-    if (no_context_takeover_) {
+    } else if (no_context_takeover_) {
+        // §7.1.1.1 / §7.1.1.2: the peer starts each message afresh.
         const int rc = inflateReset(&zs);
         if (rc != Z_OK) {
             zlib_failure("inflateReset", rc);
         }
+    }
+    if (no_context_takeover_) {
+        give_spare(spares(), std::move(state_)); // reset: any connection may take it
+        state_.reset();
     }
     return Error::ok;
 }

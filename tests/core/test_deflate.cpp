@@ -190,6 +190,78 @@ TEST(Deflate, NoContextTakeoverInflaterForgetsThePreviousMessage) {
               Error::bad_compressed_data);
 }
 
+// --- streams lent per message (no context takeover) -----------------------
+
+TEST(Deflate, WithoutContextTakeoverAStreamIsHeldOnlyWithinAMessage) {
+    const DeflateParams p = params_with(15, true);
+    Deflater d(p, Role::server);
+    Inflater i(p, Role::server);
+    const Bytes text = bytes("a message, and then the same message, and then the same message");
+    ByteBuffer first;
+    d.compress(span(text).first(20), false, first);
+    EXPECT_TRUE(d.has_stream()); // in the middle of a message
+    d.compress(span(text).subspan(20), true, first);
+    EXPECT_FALSE(d.has_stream()); // back to the thread's stock
+    ByteBuffer plain;
+    const Bytes compressed = to_bytes(first);
+    ASSERT_EQ(i.decompress(span(compressed).first(5), false, plain, SIZE_MAX), Error::ok);
+    EXPECT_TRUE(i.has_stream());
+    ASSERT_EQ(i.decompress(span(compressed).subspan(5), true, plain, SIZE_MAX), Error::ok);
+    EXPECT_FALSE(i.has_stream());
+    EXPECT_EQ(to_bytes(plain), text);
+}
+
+TEST(Deflate, ALentStreamCarriesNothingIntoAnotherConnectionsMessage) {
+    // A second compressor of the same thread takes the stream the first gave
+    // back: its message must decode alone, with no history (a stream that
+    // was not reset would point back into the first message, the same text).
+    const DeflateParams p = params_with(15, true);
+    const Bytes text = bytes("twice the same text, twice the same text, twice the same text");
+    Deflater a(p, Role::server);
+    Deflater b(p, Role::server);
+    const Bytes from_a = compress(a, text);
+    const Bytes from_b = compress(b, text);
+    EXPECT_EQ(from_a, from_b);
+    Inflater fresh(p, Role::client);
+    EXPECT_EQ(inflate_ok(fresh, from_b), text);
+
+    // The same for inflaters: after one took in a message, another one's
+    // back-reference into that message is corrupt data for it.
+    DeflateParams q;
+    q.server_no_context_takeover = true;
+    Inflater first(q, Role::client);
+    Inflater second(q, Role::client);
+    EXPECT_EQ(inflate_ok(first, k_hello_deflated), k_hello);
+    ByteBuffer out;
+    EXPECT_EQ(second.decompress(span(k_hello_again_rfc), true, out, SIZE_MAX),
+              Error::bad_compressed_data);
+}
+
+TEST(Deflate, MessagesUnderWayOnOneThreadKeepTheirOwnStreams) {
+    // Connection A is halfway through a message while B sends and receives
+    // whole ones: each keeps its stream until its message ends.
+    const DeflateParams p = params_with(15, true);
+    const Bytes long_text = repetitive_bytes(50000);
+    const Bytes short_text = bytes("short, short, short, short, short");
+    Deflater a(p, Role::server);
+    Deflater b(p, Role::server);
+    ByteBuffer from_a;
+    a.compress(span(long_text).first(20000), false, from_a);
+    const Bytes from_b = compress(b, short_text);
+    a.compress(span(long_text).subspan(20000), true, from_a);
+    const Bytes a_bytes = to_bytes(from_a);
+
+    Inflater ia(p, Role::client);
+    Inflater ib(p, Role::client);
+    ByteBuffer out_a;
+    ASSERT_EQ(ia.decompress(span(a_bytes).first(a_bytes.size() / 2), false, out_a, SIZE_MAX),
+              Error::ok);
+    EXPECT_EQ(inflate_ok(ib, from_b), short_text);
+    ASSERT_EQ(ia.decompress(span(a_bytes).subspan(a_bytes.size() / 2), true, out_a, SIZE_MAX),
+              Error::ok);
+    EXPECT_EQ(to_bytes(out_a), long_text);
+}
+
 TEST(Deflate, Rfc7692_7_2_3_3_StoredBlock) {
     Inflater i(DeflateParams{}, Role::client);
     EXPECT_EQ(

@@ -119,6 +119,13 @@ Error accept_deflate_response(const Extension& response, const DeflateConfig& of
                               DeflateParams& params);
 
 /// Compresses outgoing messages for one connection.
+///
+/// Without context takeover a compressor keeps nothing from one message to
+/// the next, so it holds a zlib stream only while a message is under way:
+/// the stream comes from a small per-thread stock of spare ones at the
+/// message's first bytes and goes back, reset, after its last. An idle
+/// connection then costs no zlib memory (a compressor's is about 256 KiB),
+/// and a thread serving many connections reuses one stream for all of them.
 class Deflater {
 public:
     /// `role` is this endpoint's role: a server compresses with the server_*
@@ -143,7 +150,9 @@ public:
     /// Deflater's state is unspecified and the connection must be dropped.
     void compress(std::span<const std::uint8_t> in, bool fin, ByteBuffer& out);
 
-    /// True once the zlib stream exists (after the first non-empty input).
+    /// True while it holds a zlib stream: with context takeover from the
+    /// first non-empty input on; without, only between the first input of a
+    /// message and its end.
     bool has_stream() const noexcept { return state_ != nullptr; }
 
     /// Forgets the history, as if no message had been compressed yet. The
@@ -157,6 +166,8 @@ private:
     struct State;
     State& state();
     void end_message();
+    /// This thread's spare streams (deflate.cpp).
+    static std::vector<std::unique_ptr<State>>& spares() noexcept;
 
     std::unique_ptr<State> state_;
     int window_bits_;
@@ -165,7 +176,10 @@ private:
     bool no_context_takeover_;
 };
 
-/// Decompresses incoming messages for one connection.
+/// Decompresses incoming messages for one connection. Without the peer's
+/// context takeover its zlib stream, like a Deflater's, is held only while a
+/// message is under way and comes from a per-thread stock (an inflater with
+/// its window is about 40 KiB).
 class Inflater {
 public:
     /// `role` is this endpoint's role: a server inflates with the client_*
@@ -195,12 +209,14 @@ public:
     Error decompress(std::span<const std::uint8_t> in, bool fin, ByteBuffer& out,
                      std::size_t limit);
 
-    /// True once the zlib stream exists (after the first non-empty input).
+    /// True while it holds a zlib stream (see Deflater::has_stream()).
     bool has_stream() const noexcept { return state_ != nullptr; }
 
 private:
     struct State;
     State& state();
+    /// This thread's spare streams (deflate.cpp).
+    static std::vector<std::unique_ptr<State>>& spares() noexcept;
     Error feed(const std::uint8_t* data, std::size_t size, bool tail, ByteBuffer& out,
                std::size_t limit);
     Error finish_message();
