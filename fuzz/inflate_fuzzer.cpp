@@ -2,7 +2,10 @@
 //
 // Oracles: output never exceeds the limit; whole and chunked input agree;
 // and anything compressed by the Deflater (whole or in fragments) inflates
-// back to itself.
+// back to itself. The chunked inflater and the round trip borrow their
+// streams from one ZlibStreamPool kept across inputs (as a server loop keeps
+// one across connections), the whole inflater has its own: a stream handed
+// back with anything of an earlier input in it breaks the agreement.
 #include <algorithm>
 
 #include "fuzz_check.hpp"
@@ -15,6 +18,7 @@ using nexus::core::Deflater;
 using nexus::core::Error;
 using nexus::core::Inflater;
 using nexus::core::Role;
+using nexus::core::ZlibStreamPool;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     nexus::fuzz::FuzzInput in(data, size);
@@ -37,7 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     NX_FUZZ_CHECK(whole_error == Error::ok || whole_error == Error::message_too_big ||
                   whole_error == Error::bad_compressed_data);
 
-    Inflater chunked(p, role);
+    static ZlibStreamPool pool;
+    Inflater chunked(p, role, &pool);
     ByteBuffer chunked_out;
     Error chunked_error = Error::ok;
     std::size_t pos = 0;
@@ -58,8 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     // Round trip through the Deflater, whole and as two fragments, twice to
     // exercise context takeover.
-    Deflater deflater(p, sender);
-    Inflater inflater(p, role);
+    Deflater deflater(p, sender, -1, 8, &pool);
+    Inflater inflater(p, role, &pool);
     for (int round = 0; round < 2; ++round) {
         ByteBuffer compressed;
         const std::size_t half = body.size() / 2;
@@ -75,5 +80,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         NX_FUZZ_CHECK(
             std::equal(restored.view().begin(), restored.view().end(), body.begin(), body.end()));
     }
+    NX_FUZZ_CHECK(pool.spare_deflaters() <= ZlibStreamPool::k_spares &&
+                  pool.spare_inflaters() <= ZlibStreamPool::k_spares);
     return 0;
 }

@@ -557,7 +557,7 @@ void Connection::release_buffers() noexcept {
     if (phase_ == Phase::header) {
         extra_->control.release();
     }
-    // Codecs without context takeover hold a zlib stream only within a
+    // Codecs that borrow from a pool hold a zlib stream only within a
     // message (deflate.hpp): between messages they are empty shells.
     if (extra_->deflater && !extra_->deflater->has_stream() && !sending_message_) {
         extra_->deflater.reset();
@@ -619,7 +619,7 @@ Deflater& Connection::deflater() {
     if (!x.deflater) {
         x.deflater =
             std::make_unique<Deflater>(*config_->deflate, config_->role, config_->compression_level,
-                                       config_->compression_memory_level);
+                                       config_->compression_memory_level, config_->deflate_streams);
     }
     return *x.deflater;
 }
@@ -627,7 +627,8 @@ Deflater& Connection::deflater() {
 Inflater& Connection::inflater() {
     Extra& x = extra();
     if (!x.inflater) {
-        x.inflater = std::make_unique<Inflater>(*config_->deflate, config_->role);
+        x.inflater =
+            std::make_unique<Inflater>(*config_->deflate, config_->role, config_->deflate_streams);
     }
     return *x.inflater;
 }

@@ -35,13 +35,6 @@ constexpr std::size_t k_max_step = std::size_t{1} << 30;
 // Output step of the inflater when the buffer has no spare capacity.
 constexpr std::size_t k_min_inflate_step = 16 * 1024;
 
-/// How many spare streams of each kind a thread keeps for connections
-/// without context takeover. One serves every connection that sends (or
-/// receives) whole messages in turn; more are made only while several are
-/// in the middle of a message at once, and past this many they are freed
-/// when their message ends.
-constexpr std::size_t k_spare_streams = 2;
-
 /// Takes a spare stream that `fits` out of `spares`; null when none does.
 template <class State, class Fits>
 std::unique_ptr<State> take_spare(std::vector<std::unique_ptr<State>>& spares, Fits fits) {
@@ -55,11 +48,11 @@ std::unique_ptr<State> take_spare(std::vector<std::unique_ptr<State>>& spares, F
     return nullptr;
 }
 
-/// Keeps `state` (reset by the caller) as a spare, or frees it when the
-/// thread has enough. Never allocates: the stock's room is reserved once.
+/// Keeps `state` (reset by the caller) as a spare, or frees it when there
+/// are enough. Never allocates: the room is reserved with the stock.
 template <class State>
 void give_spare(std::vector<std::unique_ptr<State>>& spares, std::unique_ptr<State> state) {
-    if (spares.capacity() >= k_spare_streams && spares.size() < k_spare_streams) {
+    if (spares.size() < ZlibStreamPool::k_spares) {
         spares.push_back(std::move(state));
     }
 }
@@ -326,17 +319,32 @@ Error accept_deflate_response(const Extension& response, const DeflateConfig& of
     return Error::ok;
 }
 
+// ---------------------------------------------------------------- ZlibStreamPool
+
+// Made with the first stream a pool lends; its members are complete types
+// (and it can be built and destroyed) from the end of this file on.
+struct ZlibStreamPool::Stock {
+    std::vector<std::unique_ptr<Deflater::State>> deflaters;
+    std::vector<std::unique_ptr<Inflater::State>> inflaters;
+
+    Stock();
+    ~Stock();
+    Stock(const Stock&) = delete;
+    Stock& operator=(const Stock&) = delete;
+};
+
 // ---------------------------------------------------------------- Deflater
 
 struct Deflater::State {
     z_stream stream{};
+    // What a pool matches a borrower's parameters against.
     int window_bits;
     int level;
     int memory_level;
 
-    State(int window_bits_, int level_, int memory_level_)
-        : window_bits(window_bits_), level(level_), memory_level(memory_level_) {
-        const int rc = deflateInit2(&stream, level_, Z_DEFLATED, -window_bits_, memory_level_,
+    State(int bits, int compression_level, int memory)
+        : window_bits(bits), level(compression_level), memory_level(memory) {
+        const int rc = deflateInit2(&stream, level, Z_DEFLATED, -window_bits, memory_level,
                                     Z_DEFAULT_STRATEGY);
         if (rc != Z_OK) {
             zlib_failure("deflateInit2", rc);
@@ -349,11 +357,11 @@ struct Deflater::State {
     State& operator=(State&&) = delete;
 };
 
-Deflater::Deflater(const DeflateParams& params, Role role, int compression_level,
-                   int memory_level) noexcept
-    : window_bits_(std::clamp(role == Role::server ? params.server_max_window_bits
-                                                   : params.client_max_window_bits,
-                              k_min_window_bits, k_max_window_bits)),
+Deflater::Deflater(const DeflateParams& params, Role role, int compression_level, int memory_level,
+                   ZlibStreamPool* pool) noexcept
+    : pool_(pool), window_bits_(std::clamp(role == Role::server ? params.server_max_window_bits
+                                                                : params.client_max_window_bits,
+                                           k_min_window_bits, k_max_window_bits)),
       level_(std::clamp(compression_level, -1, 9)), memory_level_(std::clamp(memory_level, 1, 9)),
       no_context_takeover_(role == Role::server ? params.server_no_context_takeover
                                                 : params.client_no_context_takeover) {
@@ -368,22 +376,17 @@ Deflater::Deflater(const DeflateParams& params, Role role, int compression_level
 
 Deflater::~Deflater() = default;
 
-std::vector<std::unique_ptr<Deflater::State>>& Deflater::spares() noexcept {
-    thread_local std::vector<std::unique_ptr<State>> stock;
-    return stock;
-}
-
 Deflater::State& Deflater::state() {
-    if (!state_ && no_context_takeover_) {
-        state_ = take_spare(spares(), [this](const State& spare) {
+    if (!state_ && pool_ != nullptr && no_context_takeover_ && pool_->stock_) {
+        state_ = take_spare(pool_->stock_->deflaters, [this](const State& spare) {
             return spare.window_bits == window_bits_ && spare.level == level_ &&
                    spare.memory_level == memory_level_;
         });
     }
     if (!state_) {
         state_ = std::make_unique<State>(window_bits_, level_, memory_level_);
-        if (no_context_takeover_) {
-            spares().reserve(k_spare_streams);
+        if (pool_ != nullptr && no_context_takeover_ && !pool_->stock_) {
+            pool_->stock_ = std::make_unique<ZlibStreamPool::Stock>();
         }
     }
     return *state_;
@@ -456,16 +459,17 @@ void Deflater::compress(std::span<const std::uint8_t> in, bool fin, ByteBuffer& 
 
 void Deflater::end_message() {
     // §7.1.1.1 / §7.1.1.2: no context takeover, a fresh window per message.
-    // A stream not made yet has no context to drop. The reset stream goes
-    // back to the thread's stock until the next message, ours or another
-    // connection's.
+    // A stream not made yet has no context to drop. A borrowed stream goes
+    // back to its pool until the next message, ours or another connection's.
     if (no_context_takeover_ && state_) {
         const int rc = deflateReset(&state_->stream);
         if (rc != Z_OK) {
             zlib_failure("deflateReset", rc);
         }
-        give_spare(spares(), std::move(state_));
-        state_.reset();
+        if (pool_ != nullptr) {
+            give_spare(pool_->stock_->deflaters, std::move(state_));
+            state_.reset();
+        }
     }
 }
 
@@ -494,27 +498,22 @@ struct Inflater::State {
 // depend on how its message was split into reads. With the full window no
 // valid DEFLATE distance is ever too far, and any chunking gives the same
 // result; a peer that sends farther than it agreed is simply understood.
-Inflater::Inflater(const DeflateParams& params, Role role) noexcept
-    : window_bits_(k_max_window_bits),
+Inflater::Inflater(const DeflateParams& params, Role role, ZlibStreamPool* pool) noexcept
+    : pool_(pool), window_bits_(k_max_window_bits),
       no_context_takeover_(role == Role::server ? params.client_no_context_takeover
                                                 : params.server_no_context_takeover) {}
 
 Inflater::~Inflater() = default;
 
-std::vector<std::unique_ptr<Inflater::State>>& Inflater::spares() noexcept {
-    thread_local std::vector<std::unique_ptr<State>> stock;
-    return stock;
-}
-
 Inflater::State& Inflater::state() {
-    if (!state_ && no_context_takeover_) {
+    if (!state_ && pool_ != nullptr && no_context_takeover_ && pool_->stock_) {
         // Every inflater has the same 32 KiB window: any spare fits.
-        state_ = take_spare(spares(), [](const State&) { return true; });
+        state_ = take_spare(pool_->stock_->inflaters, [](const State&) { return true; });
     }
     if (!state_) {
         state_ = std::make_unique<State>(window_bits_);
-        if (no_context_takeover_) {
-            spares().reserve(k_spare_streams);
+        if (pool_ != nullptr && no_context_takeover_ && !pool_->stock_) {
+            pool_->stock_ = std::make_unique<ZlibStreamPool::Stock>();
         }
     }
     return *state_;
@@ -654,11 +653,31 @@ Error Inflater::finish_message() {
             zlib_failure("inflateReset", rc);
         }
     }
-    if (no_context_takeover_) {
-        give_spare(spares(), std::move(state_)); // reset: any connection may take it
+    if (no_context_takeover_ && pool_ != nullptr) {
+        give_spare(pool_->stock_->inflaters, std::move(state_)); // reset: anyone may take it
         state_.reset();
     }
     return Error::ok;
+}
+
+// ---------------------------------------------------------------- ZlibStreamPool
+
+ZlibStreamPool::Stock::Stock() {
+    deflaters.reserve(k_spares); // give_spare() then never allocates
+    inflaters.reserve(k_spares);
+}
+
+ZlibStreamPool::Stock::~Stock() = default;
+
+ZlibStreamPool::ZlibStreamPool() noexcept = default;
+ZlibStreamPool::~ZlibStreamPool() = default;
+
+std::size_t ZlibStreamPool::spare_deflaters() const noexcept {
+    return stock_ ? stock_->deflaters.size() : 0;
+}
+
+std::size_t ZlibStreamPool::spare_inflaters() const noexcept {
+    return stock_ ? stock_->inflaters.size() : 0;
 }
 
 } // namespace nexus::core

@@ -340,6 +340,8 @@ public:
     /// none), shared by all of this loop's connections that agreed the same.
     const core::ConnectionConfig*
     connection_config(const std::optional<core::DeflateParams>& deflate);
+    /// The zlib streams this loop's connections borrow; only on its thread.
+    core::ZlibStreamPool& deflate_streams() noexcept { return deflate_streams_; }
 
     WebSocketServer::Impl& server;
     const unsigned index;
@@ -360,7 +362,10 @@ private:
     /// descriptor, no hash node per session): apart from this Loop (the
     /// listening socket) only sessions watch on it.
     Session* session_at(int fd) const noexcept;
-    // Before the sessions: their connections point into it.
+    // Before the sessions: their connections point into these. One pool of
+    // zlib streams for the loop's connections: a compressed message borrows
+    // one (no context takeover), so idle clients hold none.
+    core::ZlibStreamPool deflate_streams_;
     std::vector<std::unique_ptr<core::ConnectionConfig>> connection_configs_;
     std::size_t session_count_ = 0;
     std::unordered_map<ClientId, Session*> deciding_; // handshakes the hook deferred

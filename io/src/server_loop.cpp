@@ -147,6 +147,7 @@ Loop::connection_config(const std::optional<core::DeflateParams>& deflate) {
     c->deflate = deflate;
     c->compression_level = config.deflate.compression_level;
     c->compression_memory_level = config.deflate.memory_level;
+    c->deflate_streams = &deflate_streams_;
     connection_configs_.push_back(std::move(c));
     return connection_configs_.back().get();
 }

@@ -531,6 +531,15 @@ std::size_t WebSocketServer::Impl::deliver_encoded(const std::vector<Target>& ta
     auto message = std::make_shared<detail::EncodedMessage>();
     append_frame(message->plain, data, binary, false);
     if (config.permessage_deflate && data.size() >= k_broadcast_compression_threshold) {
+        // On a loop's thread (a handler broadcasting) the compressor is
+        // borrowed from that loop; elsewhere it is made for this message.
+        core::ZlibStreamPool* streams = nullptr;
+        for (const auto& l : loops) {
+            if (l->loop.in_loop_thread()) {
+                streams = &l->deflate_streams();
+                break;
+            }
+        }
         for (const Target& t : targets) {
             const int w = t.deflate_window;
             if (w == 0 || message->compressed[w]) {
@@ -540,7 +549,7 @@ std::size_t WebSocketServer::Impl::deliver_encoded(const std::vector<Target>& ta
             params.server_no_context_takeover = true;
             params.server_max_window_bits = w;
             core::Deflater deflater(params, core::Role::server, config.deflate.compression_level,
-                                    config.deflate.memory_level);
+                                    config.deflate.memory_level, streams);
             core::ByteBuffer payload;
             deflater.compress(data, true, payload);
             auto frame = std::make_shared<core::ByteBuffer>();

@@ -544,5 +544,42 @@ TEST(Connection, ReleaseBuffersFreesIdleMemory) {
     EXPECT_EQ(as_peer_sees(s), std::vector<Recorded>{text("still works")});
 }
 
+TEST(Connection, CompressingConnectionsBorrowFromTheirPool) {
+    // Two server connections of one loop, each compressing a message and
+    // inflating one with no context takeover agreed: one stream of each kind
+    // serves both, and goes back to the pool between messages.
+    ZlibStreamPool pool;
+    DeflateParams agreed;
+    agreed.server_no_context_takeover = true;
+    agreed.client_no_context_takeover = true;
+    ConnectionConfig config = server_config();
+    config.deflate = agreed;
+    config.deflate_streams = &pool;
+    ConnectionConfig peer_config = client_config();
+    peer_config.deflate = agreed;
+    std::string message;
+    for (int i = 0; message.size() < 3000; ++i) {
+        message += "word" + std::to_string(i % 37) + ' ';
+    }
+    Connection a(config);
+    Connection b(config);
+    for (Connection* c : {&a, &b}) {
+        ASSERT_EQ(c->send_text(message), Error::ok);
+        Connection peer(peer_config);
+        const std::vector<std::uint8_t> wire = take_output(*c);
+        EXPECT_LT(wire.size(), message.size() / 2); // compressed
+        EXPECT_EQ(feed(peer, wire), std::vector<Recorded>{text(message)});
+        ASSERT_EQ(peer.send_text(message), Error::ok);
+        EXPECT_EQ(feed(*c, take_output(peer)), std::vector<Recorded>{text(message)});
+        c->release_buffers();
+    }
+    EXPECT_EQ(pool.spare_deflaters(), 1U);
+    EXPECT_EQ(pool.spare_inflaters(), 1U);
+    // After release_buffers dropped its idle codecs, a connection compresses again.
+    ASSERT_EQ(a.send_text(message), Error::ok);
+    Connection peer(peer_config);
+    EXPECT_EQ(feed(peer, take_output(a)), std::vector<Recorded>{text(message)});
+}
+
 } // namespace
 } // namespace nexus::core

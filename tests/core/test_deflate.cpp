@@ -5,6 +5,7 @@
 #include <zlib.h>
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 #include <string_view>
@@ -190,38 +191,50 @@ TEST(Deflate, NoContextTakeoverInflaterForgetsThePreviousMessage) {
               Error::bad_compressed_data);
 }
 
-// --- streams lent per message (no context takeover) -----------------------
+// --- streams lent per message (ZlibStreamPool) ----------------------------
 
-TEST(Deflate, WithoutContextTakeoverAStreamIsHeldOnlyWithinAMessage) {
+TEST(Deflate, WithAPoolAStreamIsHeldOnlyWithinAMessage) {
     const DeflateParams p = params_with(15, true);
-    Deflater d(p, Role::server);
-    Inflater i(p, Role::server);
+    ZlibStreamPool pool;
+    Deflater d(p, Role::server, -1, 8, &pool);
+    Inflater i(p, Role::server, &pool);
     const Bytes text = bytes("a message, and then the same message, and then the same message");
     ByteBuffer first;
     d.compress(span(text).first(20), false, first);
     EXPECT_TRUE(d.has_stream()); // in the middle of a message
+    EXPECT_EQ(pool.spare_deflaters(), 0U);
     d.compress(span(text).subspan(20), true, first);
-    EXPECT_FALSE(d.has_stream()); // back to the thread's stock
+    EXPECT_FALSE(d.has_stream()); // back in the pool
+    EXPECT_EQ(pool.spare_deflaters(), 1U);
     ByteBuffer plain;
     const Bytes compressed = to_bytes(first);
     ASSERT_EQ(i.decompress(span(compressed).first(5), false, plain, SIZE_MAX), Error::ok);
     EXPECT_TRUE(i.has_stream());
     ASSERT_EQ(i.decompress(span(compressed).subspan(5), true, plain, SIZE_MAX), Error::ok);
     EXPECT_FALSE(i.has_stream());
+    EXPECT_EQ(pool.spare_inflaters(), 1U);
     EXPECT_EQ(to_bytes(plain), text);
+
+    // With context takeover there is history to keep: the pool is not used.
+    Deflater keeps(params_with(15, false), Role::server, -1, 8, &pool);
+    compress(keeps, text);
+    EXPECT_TRUE(keeps.has_stream());
+    EXPECT_EQ(pool.spare_deflaters(), 1U);
 }
 
 TEST(Deflate, ALentStreamCarriesNothingIntoAnotherConnectionsMessage) {
-    // A second compressor of the same thread takes the stream the first gave
-    // back: its message must decode alone, with no history (a stream that
-    // was not reset would point back into the first message, the same text).
+    // A second compressor takes the stream the first gave back: its message
+    // must decode alone, with no history (a stream that was not reset would
+    // point back into the first message, the same text).
     const DeflateParams p = params_with(15, true);
+    ZlibStreamPool pool;
     const Bytes text = bytes("twice the same text, twice the same text, twice the same text");
-    Deflater a(p, Role::server);
-    Deflater b(p, Role::server);
+    Deflater a(p, Role::server, -1, 8, &pool);
+    Deflater b(p, Role::server, -1, 8, &pool);
     const Bytes from_a = compress(a, text);
     const Bytes from_b = compress(b, text);
     EXPECT_EQ(from_a, from_b);
+    EXPECT_EQ(pool.spare_deflaters(), 1U); // one stream served both
     Inflater fresh(p, Role::client);
     EXPECT_EQ(inflate_ok(fresh, from_b), text);
 
@@ -229,34 +242,42 @@ TEST(Deflate, ALentStreamCarriesNothingIntoAnotherConnectionsMessage) {
     // back-reference into that message is corrupt data for it.
     DeflateParams q;
     q.server_no_context_takeover = true;
-    Inflater first(q, Role::client);
-    Inflater second(q, Role::client);
+    Inflater first(q, Role::client, &pool);
+    Inflater second(q, Role::client, &pool);
     EXPECT_EQ(inflate_ok(first, k_hello_deflated), k_hello);
     ByteBuffer out;
     EXPECT_EQ(second.decompress(span(k_hello_again_rfc), true, out, SIZE_MAX),
               Error::bad_compressed_data);
 }
 
-TEST(Deflate, MessagesUnderWayOnOneThreadKeepTheirOwnStreams) {
-    // Connection A is halfway through a message while B sends and receives
-    // whole ones: each keeps its stream until its message ends.
+TEST(Deflate, MessagesUnderWayKeepTheirOwnStreamsAndThePoolStaysSmall) {
+    // Three connections halfway through a message at once, while a fourth
+    // sends whole ones: each keeps its stream until its message ends, and
+    // the pool keeps k_spares of them afterwards.
     const DeflateParams p = params_with(15, true);
+    ZlibStreamPool pool;
     const Bytes long_text = repetitive_bytes(50000);
     const Bytes short_text = bytes("short, short, short, short, short");
-    Deflater a(p, Role::server);
-    Deflater b(p, Role::server);
-    ByteBuffer from_a;
-    a.compress(span(long_text).first(20000), false, from_a);
-    const Bytes from_b = compress(b, short_text);
-    a.compress(span(long_text).subspan(20000), true, from_a);
-    const Bytes a_bytes = to_bytes(from_a);
+    std::vector<std::unique_ptr<Deflater>> halfway;
+    std::vector<ByteBuffer> outputs(3);
+    for (std::size_t n = 0; n < 3; ++n) {
+        halfway.push_back(std::make_unique<Deflater>(p, Role::server, -1, 8, &pool));
+        halfway[n]->compress(span(long_text).first(20000), false, outputs[n]);
+    }
+    Deflater whole(p, Role::server, -1, 8, &pool);
+    const Bytes from_whole = compress(whole, short_text);
+    for (std::size_t n = 0; n < 3; ++n) {
+        halfway[n]->compress(span(long_text).subspan(20000), true, outputs[n]);
+    }
+    EXPECT_EQ(pool.spare_deflaters(), ZlibStreamPool::k_spares);
 
-    Inflater ia(p, Role::client);
-    Inflater ib(p, Role::client);
+    Inflater ia(p, Role::client, &pool);
+    Inflater ib(p, Role::client, &pool);
+    const Bytes a_bytes = to_bytes(outputs[1]);
     ByteBuffer out_a;
     ASSERT_EQ(ia.decompress(span(a_bytes).first(a_bytes.size() / 2), false, out_a, SIZE_MAX),
               Error::ok);
-    EXPECT_EQ(inflate_ok(ib, from_b), short_text);
+    EXPECT_EQ(inflate_ok(ib, from_whole), short_text);
     ASSERT_EQ(ia.decompress(span(a_bytes).subspan(a_bytes.size() / 2), true, out_a, SIZE_MAX),
               Error::ok);
     EXPECT_EQ(to_bytes(out_a), long_text);

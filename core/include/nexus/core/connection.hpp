@@ -67,6 +67,11 @@ struct ConnectionConfig {
     int compression_memory_level = 8;
     /// With deflate agreed, messages shorter than this go out uncompressed.
     std::size_t compression_threshold = 64;
+    /// Streams to lend per message where no context takeover was agreed
+    /// (see ZlibStreamPool); null: each connection keeps its own. Not owned:
+    /// it must outlive the connections, and every connection using it must
+    /// be used by one thread at a time in all.
+    ZlibStreamPool* deflate_streams = nullptr;
     /// Required for Role::client (mask keys); unused by a server.
     EntropySource entropy;
 };

@@ -118,14 +118,42 @@ std::string deflate_offer(const DeflateConfig& config);
 Error accept_deflate_response(const Extension& response, const DeflateConfig& offered,
                               DeflateParams& params);
 
-/// Compresses outgoing messages for one connection.
+/// zlib streams lent per message. Without context takeover a compressor (or
+/// an inflater) keeps nothing from one message to the next, so a Deflater or
+/// Inflater given a pool holds a stream only while a message is under way:
+/// it takes one at the message's first bytes and gives it back, reset, after
+/// its last. An idle connection then costs no zlib memory (a compressor is
+/// about 256 KiB, an inflater about 40 KiB), and many connections share the
+/// few streams of their pool, warm in the cache.
 ///
-/// Without context takeover a compressor keeps nothing from one message to
-/// the next, so it holds a zlib stream only while a message is under way:
-/// the stream comes from a small per-thread stock of spare ones at the
-/// message's first bytes and goes back, reset, after its last. An idle
-/// connection then costs no zlib memory (a compressor's is about 256 KiB),
-/// and a thread serving many connections reuses one stream for all of them.
+/// The pool keeps at most k_spares streams of each kind; more are made only
+/// while that many messages are half done at once, and freed when they end.
+/// Thread safety: none. Every Deflater and Inflater using one pool must be
+/// used by one thread at a time in all (the io layer keeps a pool per event
+/// loop), and the pool must outlive them.
+class ZlibStreamPool {
+public:
+    static constexpr std::size_t k_spares = 2;
+
+    ZlibStreamPool() noexcept;
+    ~ZlibStreamPool();
+    ZlibStreamPool(const ZlibStreamPool&) = delete;
+    ZlibStreamPool& operator=(const ZlibStreamPool&) = delete;
+
+    /// Streams waiting to be lent: compressors and inflaters.
+    std::size_t spare_deflaters() const noexcept;
+    std::size_t spare_inflaters() const noexcept;
+
+    /// Defined in deflate.cpp; what Deflater and Inflater lend and take back.
+    struct Stock;
+
+private:
+    friend class Deflater;
+    friend class Inflater;
+    std::unique_ptr<Stock> stock_; // made on the first stream given back
+};
+
+/// Compresses outgoing messages for one connection.
 class Deflater {
 public:
     /// `role` is this endpoint's role: a server compresses with the server_*
@@ -134,8 +162,10 @@ public:
     /// Allocates nothing: the zlib stream is made on the first compress() with
     /// input. A window of 8 bits is served by a 9-bit zlib stream at level 0
     /// (zlib refuses 8 for raw deflate; stored blocks never reach back).
+    /// With no context takeover and a `pool`, the zlib stream is borrowed
+    /// from the pool per message (see ZlibStreamPool).
     Deflater(const DeflateParams& params, Role role, int compression_level = -1,
-             int memory_level = 8) noexcept;
+             int memory_level = 8, ZlibStreamPool* pool = nullptr) noexcept;
     ~Deflater();
     Deflater(const Deflater&) = delete;
     Deflater& operator=(const Deflater&) = delete;
@@ -150,10 +180,12 @@ public:
     /// Deflater's state is unspecified and the connection must be dropped.
     void compress(std::span<const std::uint8_t> in, bool fin, ByteBuffer& out);
 
-    /// True while it holds a zlib stream: with context takeover from the
-    /// first non-empty input on; without, only between the first input of a
-    /// message and its end.
+    /// True while it holds a zlib stream: from the first non-empty input
+    /// on; when it borrows from a pool, only until the message ends.
     bool has_stream() const noexcept { return state_ != nullptr; }
+
+    /// Defined in deflate.cpp.
+    struct State;
 
     /// Forgets the history, as if no message had been compressed yet. The
     /// connection calls it when a message compressed elsewhere (a broadcast
@@ -163,23 +195,18 @@ public:
     void reset() noexcept;
 
 private:
-    struct State;
     State& state();
     void end_message();
-    /// This thread's spare streams (deflate.cpp).
-    static std::vector<std::unique_ptr<State>>& spares() noexcept;
 
     std::unique_ptr<State> state_;
+    ZlibStreamPool* pool_; // null: the stream stays for the Deflater's life
     int window_bits_;
     int level_;
     int memory_level_;
     bool no_context_takeover_;
 };
 
-/// Decompresses incoming messages for one connection. Without the peer's
-/// context takeover its zlib stream, like a Deflater's, is held only while a
-/// message is under way and comes from a per-thread stock (an inflater with
-/// its window is about 40 KiB).
+/// Decompresses incoming messages for one connection.
 class Inflater {
 public:
     /// `role` is this endpoint's role: a server inflates with the client_*
@@ -187,7 +214,9 @@ public:
     /// inflated with 9 (always safe for a smaller sender window, and tolerant
     /// of zlib-based peers that send 9 when 8 was agreed). Allocates nothing:
     /// the zlib stream is made on the first decompress() with input.
-    Inflater(const DeflateParams& params, Role role) noexcept;
+    /// With the peer's no context takeover and a `pool`, the zlib stream is
+    /// borrowed from the pool per message (see ZlibStreamPool).
+    Inflater(const DeflateParams& params, Role role, ZlibStreamPool* pool = nullptr) noexcept;
     ~Inflater();
     Inflater(const Inflater&) = delete;
     Inflater& operator=(const Inflater&) = delete;
@@ -212,16 +241,17 @@ public:
     /// True while it holds a zlib stream (see Deflater::has_stream()).
     bool has_stream() const noexcept { return state_ != nullptr; }
 
-private:
+    /// Defined in deflate.cpp.
     struct State;
+
+private:
     State& state();
-    /// This thread's spare streams (deflate.cpp).
-    static std::vector<std::unique_ptr<State>>& spares() noexcept;
     Error feed(const std::uint8_t* data, std::size_t size, bool tail, ByteBuffer& out,
                std::size_t limit);
     Error finish_message();
 
     std::unique_ptr<State> state_;
+    ZlibStreamPool* pool_; // null: the stream stays for the Inflater's life
     int window_bits_;
     bool no_context_takeover_;
     bool message_has_data_ = false;
