@@ -36,6 +36,8 @@ return [
         'allowed_origins' => env('WEBSOCKET_ALLOWED_ORIGINS', ''),
         'subprotocols' => env('WEBSOCKET_SUBPROTOCOLS', ''),
         'compression' => env('WEBSOCKET_COMPRESSION', false),
+        // zlib level of permessage-deflate: 1 fastest ... 9 smallest, -1 zlib's default (6).
+        'deflate_level' => env('WEBSOCKET_COMPRESSION_LEVEL', -1),
         'static_dir' => env('WEBSOCKET_STATIC_DIR'),
         'log_level' => env('WEBSOCKET_LOG_LEVEL', 'warning'),
         // wss://: a certificate (PEM, its chain after it) turns TLS on; the key may be

@@ -143,6 +143,15 @@ void ServerConfig::apply_environment(const std::map<std::string, std::string>& e
     if (const auto* v = get("WEBSOCKET_COMPRESSION")) {
         permessage_deflate = parse_bool("WEBSOCKET_COMPRESSION", *v);
     }
+    if (const auto* v = get("WEBSOCKET_COMPRESSION_LEVEL")) {
+        // zlib's levels: 1 fastest ... 9 smallest, 0 stored, -1 its default (6).
+        if (*v == "-1") {
+            deflate.compression_level = -1;
+        } else {
+            deflate.compression_level =
+                static_cast<int>(parse_unsigned("WEBSOCKET_COMPRESSION_LEVEL", *v, 9));
+        }
+    }
     if (const auto* v = get("WEBSOCKET_STATIC_DIR")) {
         static_dir = *v;
     }

@@ -22,6 +22,7 @@ TEST(ServerConfig, EnvironmentOverridesDefaults) {
                          {"WEBSOCKET_PING_INTERVAL", "0.5"},
                          {"SOCKET_TIMEOUT", "12"},
                          {"WEBSOCKET_COMPRESSION", "true"},
+                         {"WEBSOCKET_COMPRESSION_LEVEL", "1"},
                          {"WEBSOCKET_SUBPROTOCOLS", "a, b ,c"},
                          {"WEBSOCKET_LOG_LEVEL", "debug"}});
     EXPECT_EQ(c.host, "127.0.0.1");
@@ -30,8 +31,18 @@ TEST(ServerConfig, EnvironmentOverridesDefaults) {
     EXPECT_EQ(c.ping_interval, std::chrono::milliseconds(500));
     EXPECT_EQ(c.pong_timeout, std::chrono::seconds(12));
     EXPECT_TRUE(c.permessage_deflate);
+    EXPECT_EQ(c.deflate.compression_level, 1);
     EXPECT_EQ(c.subprotocols, (std::vector<std::string>{"a", "b", "c"}));
     EXPECT_EQ(c.log_level, LogLevel::debug);
+}
+
+TEST(ServerConfig, CompressionLevelKeepsZlibsDefaultUnlessSet) {
+    ServerConfig c;
+    EXPECT_EQ(c.deflate.compression_level, -1);
+    c.apply_environment({{"WEBSOCKET_COMPRESSION_LEVEL", "9"}});
+    EXPECT_EQ(c.deflate.compression_level, 9);
+    c.apply_environment({{"WEBSOCKET_COMPRESSION_LEVEL", "-1"}});
+    EXPECT_EQ(c.deflate.compression_level, -1);
 }
 
 TEST(ServerConfig, BadValuesNameTheVariable) {
@@ -41,6 +52,9 @@ TEST(ServerConfig, BadValuesNameTheVariable) {
                                                           {"WEBSOCKET_MAX_CLIENTS", "-1"},
                                                           {"WEBSOCKET_PING_INTERVAL", "soon"},
                                                           {"WEBSOCKET_COMPRESSION", "maybe"},
+                                                          {"WEBSOCKET_COMPRESSION_LEVEL", "10"},
+                                                          {"WEBSOCKET_COMPRESSION_LEVEL", "-2"},
+                                                          {"WEBSOCKET_COMPRESSION_LEVEL", "fast"},
                                                           {"WEBSOCKET_THREADS", "0"},
                                                           {"WEBSOCKET_LOG_LEVEL", "loud"}}) {
         ServerConfig c;

@@ -43,7 +43,7 @@ int(100)
 bool(true)
 bool(true)
 default,timeout,websocket,ssl
-host,port,max_clients,threads,ping_interval,pong_timeout,handshake_timeout,idle_timeout,max_header_bytes,max_frame_size,max_message_size,max_send_queue,rate_limit,stop_timeout,allowed_origins,subprotocols,compression,static_dir,log_level,tls_cert,tls_key,tls_passphrase,scaling,redis_url,scaling_prefix,scaling_lease,scaling_timeout,scaling_backlog
+host,port,max_clients,threads,ping_interval,pong_timeout,handshake_timeout,idle_timeout,max_header_bytes,max_frame_size,max_message_size,max_send_queue,rate_limit,stop_timeout,allowed_origins,subprotocols,compression,deflate_level,static_dir,log_level,tls_cert,tls_key,tls_passphrase,scaling,redis_url,scaling_prefix,scaling_lease,scaling_timeout,scaling_backlog
 bool(true)
 int(8080)
 int(30)

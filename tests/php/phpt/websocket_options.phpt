@@ -14,12 +14,14 @@ putenv('WEBSOCKET_PING_INTERVAL=0.5');
 putenv('SOCKET_TIMEOUT=12');               // the pong deadline, as WEBSOCKET_PONG_TIMEOUT is not set
 putenv('WEBSOCKET_SUBPROTOCOLS=chat.v2, chat.v1');
 putenv('WEBSOCKET_COMPRESSION=true');
+putenv('WEBSOCKET_COMPRESSION_LEVEL=1');
 putenv('WEBSOCKET_LOG_LEVEL=error');
 Nexus\Socket\Config::reset(); // config/socket.php is read once: re-read it
 $ws = new WebSocket('127.0.0.1', 0, ['max_clients' => 3, 'stop_timeout' => 1.5]);
 $o = $ws->getOptions();
 var_dump($o['max_clients'], $o['ping_interval'], $o['pong_timeout'], $o['subprotocols'],
-    $o['compression'], $o['log_level'], $o['stop_timeout'], $o['port'], $o['host']);
+    $o['compression'], $o['log_level'], $o['stop_timeout'], $o['port'], $o['host'],
+    $o['deflate_level']);
 putenv('WEBSOCKET_PONG_TIMEOUT=3');
 Nexus\Socket\Config::reset(); // config/socket.php is read once: re-read it
 var_dump((new WebSocket('127.0.0.1', 0))->getOptions()['pong_timeout']);
@@ -53,6 +55,10 @@ putenv('WEBSOCKET_MAX_CLIENTS');
 putenv('WEBSOCKET_COMPRESSION=maybe');
 Nexus\Socket\Config::reset(); // config/socket.php is read once: re-read it
 attempt(fn () => new WebSocket('127.0.0.1', 0));
+putenv('WEBSOCKET_COMPRESSION=true');
+putenv('WEBSOCKET_COMPRESSION_LEVEL=fast');
+Nexus\Socket\Config::reset(); // config/socket.php is read once: re-read it
+attempt(fn () => new WebSocket('127.0.0.1', 0));
 ?>
 --EXPECTF--
 int(3)
@@ -69,6 +75,7 @@ string(5) "error"
 float(1.5)
 int(0)
 string(9) "127.0.0.1"
+int(1)
 float(3)
 bool(true)
 bool(true)
@@ -79,3 +86,4 @@ option 'static_dir': expected an existing directory, got '/no/such/dir'
 option 'log_level': expected trace, debug, info, warning, error, off, got 'loud'
 websocket.max_clients (WEBSOCKET_MAX_CLIENTS): expected a whole number from 0 to 10000000, got 'lots'
 websocket.compression (WEBSOCKET_COMPRESSION): expected true or false, got 'maybe'
+websocket.deflate_level (WEBSOCKET_COMPRESSION_LEVEL): expected a whole number from -1 to 9, got 'fast'

@@ -40,6 +40,7 @@ final class ServerOptions
         'allowed_origins' => ['WEBSOCKET_ALLOWED_ORIGINS', 'list', 'allowed_origins', 0, 0],
         'subprotocols' => ['WEBSOCKET_SUBPROTOCOLS', 'list', 'subprotocols', 0, 0],
         'compression' => ['WEBSOCKET_COMPRESSION', 'bool', 'permessage_deflate', 0, 0],
+        'deflate_level' => ['WEBSOCKET_COMPRESSION_LEVEL', 'int', 'deflate_level', -1, 9],
         'static_dir' => ['WEBSOCKET_STATIC_DIR', 'dir', 'static_dir', 0, 0],
         'log_level' => ['WEBSOCKET_LOG_LEVEL', 'level', 'log_level', 0, 0],
         // Tuning without environment variables: options or config/socket.php only.
@@ -47,7 +48,6 @@ final class ServerOptions
         'deflate_client_no_context_takeover' => [null, 'bool', 'deflate_client_no_context_takeover', 0, 0],
         'deflate_server_max_window_bits' => [null, 'int', 'deflate_server_max_window_bits', 8, 15],
         'deflate_client_max_window_bits' => [null, 'int', 'deflate_client_max_window_bits', 8, 15],
-        'deflate_level' => [null, 'int', 'deflate_level', -1, 9],
         'deflate_memory_level' => [null, 'int', 'deflate_memory_level', 1, 9],
         'max_event_queue' => [null, 'count', 'max_event_queue', 1, 1 << 40],
         // Scaling (docs/scaling.md): 'redis' shares clients, broadcasts, channels and
