@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <cstdint>
@@ -33,6 +34,15 @@ inline int listen_and_announce(const std::string& host, int port, const char* na
     std::printf("listening on ws://%s:%d/\n", host.c_str(), ntohs(addr.sin_port));
     std::fflush(stdout);
     return fd;
+}
+
+/// An epoll set watching LISTEN_FD for readability with a null data
+/// pointer (how the loops tell the listener from their connections).
+inline int epoll_with_listener(int listen_fd) {
+    const int epoll_fd = epoll_create1(0);
+    epoll_event event{EPOLLIN, {.ptr = nullptr}};
+    epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listen_fd, &event);
+    return epoll_fd;
 }
 
 /// Accepts every connection waiting on LISTEN_FD, non-blocking and with

@@ -168,15 +168,11 @@ int main(int argc, char** argv) {
         return 2;
     }
     g_broadcast = args->broadcast;
-    const std::string host = args->host;
-    const int port = args->port;
-    const int lfd = bench_listener::listen_and_announce(host, port, "wslay_echo");
+    const int lfd = bench_listener::listen_and_announce(args->host, args->port, "wslay_echo");
     if (lfd < 0) {
         return 1;
     }
-    g_epoll = epoll_create1(0);
-    epoll_event lev{EPOLLIN, {.ptr = nullptr}};
-    epoll_ctl(g_epoll, EPOLL_CTL_ADD, lfd, &lev);
+    g_epoll = bench_listener::epoll_with_listener(lfd);
     std::vector<epoll_event> events(1024);
     for (;;) {
         const int n = epoll_wait(g_epoll, events.data(), static_cast<int>(events.size()), -1);
