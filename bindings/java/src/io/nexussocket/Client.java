@@ -1,6 +1,9 @@
 package io.nexussocket;
 
-/** One connected client as listeners see it: its id and operations that target it. */
+/**
+ * One connected client as listeners see it (or a request awaiting its {@link HandshakeHandler}):
+ * its id and operations that target it.
+ */
 public final class Client {
     private final WebSocket server;
     private final long id;
@@ -48,6 +51,36 @@ public final class Client {
     /** The peer address ("ip:port"). */
     public String peer() {
         return server.peer(id);
+    }
+
+    /** The path of the upgrade request. See {@link WebSocket#path(long)}. */
+    public String path() {
+        return server.path(id);
+    }
+
+    /** The query of the upgrade request, without '?'. */
+    public String query() {
+        return server.query(id);
+    }
+
+    /** The Origin of the upgrade request ("" when none). */
+    public String origin() {
+        return server.origin(id);
+    }
+
+    /** A header of the upgrade request, or null. See {@link WebSocket#header(long, String)}. */
+    public String header(String name) {
+        return server.header(id, name);
+    }
+
+    /** The data kept with this client (empty until set). */
+    public byte[] userData() {
+        return server.userData(id);
+    }
+
+    /** Replaces the data kept with this client. See {@link WebSocket#setUserData(long, byte[])}. */
+    public void setUserData(byte[] data) {
+        server.setUserData(id, data);
     }
 
     @Override

@@ -50,6 +50,7 @@ public final class WebSocket implements AutoCloseable {
         long pingIntervalMs = -1;
         long closeTimeoutMs = -1;
         String subprotocols;
+        HandshakeHandler handshake;
         Map<String, String> tls = Map.of();
         String redisUrl;
         String scalingPrefix;
@@ -96,6 +97,15 @@ public final class WebSocket implements AutoCloseable {
         /** Subprotocols, comma-separated, in preference order. */
         public Options subprotocols(String subprotocols) {
             this.subprotocols = subprotocols;
+            return this;
+        }
+
+        /**
+         * Decides on every upgrade request before the client is let in (authentication); see
+         * {@link HandshakeHandler}. Without one, every valid request is accepted.
+         */
+        public Options onHandshake(HandshakeHandler handler) {
+            this.handshake = Objects.requireNonNull(handler);
             return this;
         }
 
@@ -155,6 +165,7 @@ public final class WebSocket implements AutoCloseable {
     }
 
     private final NxWsServer server;
+    private final HandshakeHandler handshake; // null: requests are accepted natively
     private final ReentrantLock lock = new ReentrantLock(true);
     private final AtomicInteger waiting = new AtomicInteger();
     private final Object state = new Object(); // guards poller, freed, freeOnExit, started
@@ -197,6 +208,9 @@ public final class WebSocket implements AutoCloseable {
             if (options.subprotocols != null) {
                 o.setSubprotocols(options.subprotocols);
             }
+            if (options.handshake != null) {
+                o.setHandshake_events(1);
+            }
             if (options.redisUrl != null) {
                 o.setScaling_redis(1);
                 o.setRedis_url(options.redisUrl);
@@ -214,6 +228,7 @@ public final class WebSocket implements AutoCloseable {
                 o.setScaling_max_backlog(options.scalingMaxBacklog);
             }
             server = new NxWsServer(o);
+            handshake = options.handshake;
         } finally {
             o.delete();
         }
@@ -322,8 +337,18 @@ public final class WebSocket implements AutoCloseable {
                 } else if (kind == NexusNative.NX_EVENT_ERROR) {
                     name = "error";
                     message = new Message(data, false, 0);
+                } else if (kind == NexusNative.NX_EVENT_HANDSHAKE && handshake != null) {
+                    try {
+                        decide(id);
+                    } catch (Error e) {
+                        if (failure == null && fatal == null) {
+                            fatal = e;
+                            stop();
+                        }
+                    }
+                    continue;
                 } else {
-                    continue; // handshake events are not enabled
+                    continue;
                 }
                 List<Listener> list = listeners.get(name);
                 if (list == null) {
@@ -362,6 +387,62 @@ public final class WebSocket implements AutoCloseable {
         }
         if (failure != null) {
             throw failure;
+        }
+    }
+
+    /**
+     * Answers a handshake request with what the handler says: returning accepts, a
+     * HandshakeRejectedException answers with its status, any other RuntimeException with 500
+     * (and goes to the "error" listeners). A failed answer (the request timed out meanwhile)
+     * goes to the "error" listeners too.
+     */
+    private void decide(long id) {
+        Client request = new Client(this, id);
+        RuntimeException failed = null;
+        int status = 0;
+        byte[] body = new byte[0];
+        try {
+            handshake.decide(request);
+        } catch (HandshakeRejectedException e) {
+            status = e.httpStatus();
+            body = e.body().getBytes(StandardCharsets.UTF_8);
+        } catch (RuntimeException e) {
+            failed = e;
+            status = 500;
+        }
+        final int answer = status;
+        final byte[] text = body;
+        try {
+            locked(() -> {
+                if (answer == 0) {
+                    server.accept(id);
+                } else {
+                    server.reject(id, answer, text);
+                }
+                return null;
+            });
+        } catch (NexusException e) {
+            failed = failed == null ? e : failed;
+        }
+        if (failed != null) {
+            notifyError(id, "handshake handler: " + failed);
+        }
+    }
+
+    /** Runs the "error" listeners (their exceptions are dropped: an error about an error). */
+    private void notifyError(long id, String text) {
+        List<Listener> list = listeners.get("error");
+        if (list == null) {
+            return;
+        }
+        Message message = new Message(text.getBytes(StandardCharsets.UTF_8), false, 0);
+        Client client = new Client(this, id);
+        for (Listener l : list) {
+            try {
+                l.handle(id, message, client);
+            } catch (RuntimeException e) {
+                // nothing sensible to do with it
+            }
         }
     }
 
@@ -571,10 +652,61 @@ public final class WebSocket implements AutoCloseable {
      * {@link #clusterClients()} returned). UnknownClientException.
      */
     public String peer(long client) {
+        return info(client, NxWsClientInfo::getPeer);
+    }
+
+    /** The path of a client's upgrade request ("/" at least). UnknownClientException. */
+    public String path(long client) {
+        return info(client, NxWsClientInfo::getPath);
+    }
+
+    /** The query of a client's upgrade request, without '?' ("" when none). */
+    public String query(long client) {
+        return info(client, NxWsClientInfo::getQuery);
+    }
+
+    /** The Origin of a client's upgrade request ("" when none). */
+    public String origin(long client) {
+        return info(client, NxWsClientInfo::getOrigin);
+    }
+
+    /**
+     * The first value of a header of a client's upgrade request (the name in any case), or
+     * null when it had none. UnknownClientException.
+     */
+    public String header(long client, String name) {
+        String lines = new String(info(client, NxWsClientInfo::headers), StandardCharsets.UTF_8);
+        for (String line : lines.split("\r\n")) {
+            int colon = line.indexOf(':');
+            if (colon > 0 && line.substring(0, colon).trim().equalsIgnoreCase(name)) {
+                return line.substring(colon + 1).trim();
+            }
+        }
+        return null;
+    }
+
+    /** The data the application keeps with a client (empty until set). UnknownClientException. */
+    public byte[] userData(long client) {
+        return info(client, NxWsClientInfo::user_data);
+    }
+
+    /**
+     * Replaces the data kept with a connected client (copied; at most 64 KiB:
+     * InvalidArgumentException NX_ETOOBIG). UnknownClientException.
+     */
+    public void setUserData(long client, byte[] data) {
+        Objects.requireNonNull(data);
+        locked(() -> {
+            server.set_user_data(client, data);
+            return null;
+        });
+    }
+
+    private <T> T info(long client, java.util.function.Function<NxWsClientInfo, T> field) {
         return locked(() -> {
             NxWsClientInfo info = server.client_info(client);
             try {
-                return info.getPeer();
+                return field.apply(info);
             } finally {
                 info.delete();
             }

@@ -29,6 +29,7 @@ public final class WebSocketClient implements AutoCloseable {
     static final int SLICE_MS = 20;
 
     private final NxWsClient client;
+    private volatile java.util.function.Consumer<byte[]> onPong;
     private boolean freed;
     private int closeCode;
     private String closeReason = "";
@@ -93,6 +94,25 @@ public final class WebSocketClient implements AutoCloseable {
         client.send(data, NexusNative.NX_OPCODE_BINARY);
     }
 
+    /**
+     * Sends a ping with a payload of at most 125 bytes (InvalidArgumentException beyond); its
+     * pong reaches the {@link #onPong} handler from within {@link #receive(long)}.
+     * NexusException (NX_ESTATE) after {@link #close()}.
+     */
+    public synchronized void ping(byte[] data) {
+        Objects.requireNonNull(data);
+        ensureOpen();
+        client.ping(data);
+    }
+
+    /**
+     * Sets the handler of pongs (the payload of each), called from {@link #receive(long)} on
+     * its thread; null: pongs are skipped.
+     */
+    public void onPong(java.util.function.Consumer<byte[]> handler) {
+        onPong = handler;
+    }
+
     /** Sends a message as it is (text as text, binary as binary). */
     public synchronized void send(Message message) {
         ensureOpen();
@@ -101,8 +121,8 @@ public final class WebSocketClient implements AutoCloseable {
     }
 
     /**
-     * The next message, waiting at most {@code timeoutMs} (negative: without limit). Pings and
-     * pongs are skipped (pings are answered already). TimeoutException (NX_ETIMEDOUT) when none
+     * The next message, waiting at most {@code timeoutMs} (negative: without limit). Pings are
+     * skipped (answered already); pongs go to the {@link #onPong} handler. TimeoutException (NX_ETIMEDOUT) when none
      * came in time; ConnectionException (NX_ECLOSED) when the server closed the connection
      * ({@link #closeCode()} says how).
      */
@@ -110,6 +130,7 @@ public final class WebSocketClient implements AutoCloseable {
         long deadline = timeoutMs < 0 ? Long.MAX_VALUE : System.nanoTime() + timeoutMs * 1_000_000L;
         for (;;) {
             long left = timeoutMs < 0 ? SLICE_MS : (deadline - System.nanoTime()) / 1_000_000L;
+            byte[] pong = null;
             synchronized (this) {
                 ensureOpen();
                 if (closeCode != 0) {
@@ -125,6 +146,13 @@ public final class WebSocketClient implements AutoCloseable {
                     closeReason = new String(client.event_data(), StandardCharsets.UTF_8);
                     throw closed();
                 }
+                if (kind == NexusNative.NX_EVENT_PONG) {
+                    pong = client.event_data();
+                }
+            }
+            java.util.function.Consumer<byte[]> handler = onPong;
+            if (pong != null && handler != null) {
+                handler.accept(pong); // outside the lock: it may send
             }
             if (timeoutMs >= 0 && System.nanoTime() - deadline >= 0) {
                 throw new TimeoutException("no message within " + timeoutMs + " ms",

@@ -2,7 +2,9 @@ package io.nexussocket;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -11,10 +13,12 @@ import java.io.File;
 import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.WebSocketHandshakeException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -63,6 +67,56 @@ class JdkClientTest {
     static java.net.http.WebSocket open(String url, Collector collector) throws Exception {
         return HttpClient.newHttpClient().newWebSocketBuilder()
                 .buildAsync(URI.create(url), collector).get(TestSupport.WAIT_MS, TimeUnit.MILLISECONDS);
+    }
+
+    static java.net.http.WebSocket open(String url, String authorization, Collector collector)
+            throws Exception {
+        return HttpClient.newHttpClient().newWebSocketBuilder()
+                .header("Authorization", authorization)
+                .buildAsync(URI.create(url), collector).get(TestSupport.WAIT_MS, TimeUnit.MILLISECONDS);
+    }
+
+    static int refusedStatus(ThrowingSupplier open) {
+        ExecutionException e = assertThrows(ExecutionException.class, open::get);
+        return assertInstanceOf(WebSocketHandshakeException.class, e.getCause())
+                .getResponse().statusCode();
+    }
+
+    interface ThrowingSupplier {
+        Object get() throws Exception;
+    }
+
+    @Test
+    void handshakeHandlerDecidesWhoComesIn() throws Exception {
+        BlockingQueue<String> events = new LinkedBlockingQueue<>();
+        WebSocket server = new WebSocket(new WebSocket.Options().host("127.0.0.1").port(0)
+                .onHandshake(request -> {
+                    if (request.path().equals("/boom")) {
+                        throw new IllegalStateException("handler failed");
+                    }
+                    if (!"Bearer ok".equals(request.header("authorization"))) {
+                        throw new HandshakeRejectedException(401, "who are you?");
+                    }
+                    events.add("decided " + request.path() + "?" + request.query());
+                }));
+        server.on("connect", (id, msg, client) -> events.add("connect " + client.path()));
+        server.on("error", (id, msg, client) -> events.add("error " + msg.text()));
+        server.on("message", (id, msg, client) -> client.send(msg));
+        try (TestSupport s = new TestSupport(server)) {
+            assertEquals(401, refusedStatus(() -> open(s.url(), new Collector())));
+            assertEquals(401, refusedStatus(() -> open(s.url(), "Bearer no", new Collector())));
+            assertEquals(500, refusedStatus(() -> open(s.url() + "boom", "Bearer ok", new Collector())));
+            assertEquals("error handshake handler: java.lang.IllegalStateException: handler failed",
+                    TestSupport.take(events));
+
+            Collector collector = new Collector();
+            java.net.http.WebSocket ws = open(s.url() + "chat?room=1", "Bearer ok", collector);
+            assertEquals("decided /chat?room=1", TestSupport.take(events));
+            assertEquals("connect /chat", TestSupport.take(events));
+            ws.sendText("in", true).get(TestSupport.WAIT_MS, TimeUnit.MILLISECONDS);
+            assertEquals("in", collector.events.poll(TestSupport.WAIT_MS, TimeUnit.MILLISECONDS));
+            assertEquals(3, server.stats().handshakesRejected());
+        }
     }
 
     @Test

@@ -36,6 +36,25 @@ class WebSocketClientTest {
     }
 
     @Test
+    void pingsComeBackAsPongs() throws Exception {
+        try (TestSupport s = TestSupport.echo();
+                WebSocketClient c = WebSocketClient.connect(s.url())) {
+            java.util.concurrent.BlockingQueue<String> pongs =
+                    new java.util.concurrent.LinkedBlockingQueue<>();
+            c.onPong(data -> pongs.add(new String(data, java.nio.charset.StandardCharsets.UTF_8)));
+            c.ping("are you there".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            c.send("after the ping");
+            // The server answers the ping before it echoes what came after it.
+            assertEquals("after the ping", c.receive(TestSupport.WAIT_MS).text());
+            assertEquals("are you there", pongs.poll());
+            assertThrows(InvalidArgumentException.class, () -> c.ping(new byte[126]));
+            c.close();
+            NexusException closed = assertThrows(NexusException.class, () -> c.ping(new byte[0]));
+            assertEquals(io.nexussocket.internal.NexusNative.NX_ESTATE, closed.status());
+        }
+    }
+
+    @Test
     void receiveTimesOut() throws Exception {
         try (TestSupport s = TestSupport.echo();
                 WebSocketClient c = WebSocketClient.connect(s.url())) {

@@ -21,6 +21,31 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(60)
 class WebSocketTest {
     @Test
+    void userDataAndTheUpgradeRequestStayWithTheClient() throws Exception {
+        WebSocket server = new WebSocket("127.0.0.1", 0);
+        server.on("connect", (id, msg, client) ->
+                client.setUserData(("user of " + client.path() + "?" + client.query())
+                        .getBytes(StandardCharsets.UTF_8)));
+        server.on("message", (id, msg, client) ->
+                client.send(new String(client.userData(), StandardCharsets.UTF_8) + " / origin '"
+                        + client.origin() + "' / host " + (client.header("HOST") != null)));
+        try (TestSupport s = new TestSupport(server);
+                WebSocketClient c = WebSocketClient.connect(s.url() + "room?name=ada")) {
+            c.send("who am I?");
+            assertEquals("user of /room?name=ada / origin '' / host true",
+                    c.receive(TestSupport.WAIT_MS).text());
+            long id = server.clients()[0];
+            assertNull(server.header(id, "X-Not-Sent"));
+            server.setUserData(id, new byte[0]);
+            assertArrayEquals(new byte[0], server.userData(id));
+            assertThrows(InvalidArgumentException.class,
+                    () -> server.setUserData(id, new byte[64 * 1024 + 1]));
+            assertThrows(UnknownClientException.class, () -> server.setUserData(id + 1000, new byte[1]));
+            assertThrows(UnknownClientException.class, () -> server.userData(id + 1000));
+        }
+    }
+
+    @Test
     void echoesTextAndBinaryBinarySafe() throws Exception {
         try (TestSupport s = TestSupport.echo();
                 WebSocketClient c = WebSocketClient.connect(s.url())) {
