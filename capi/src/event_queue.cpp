@@ -36,8 +36,20 @@ io::HandshakeDecision EventQueue::on_handshake(const io::HandshakeView& request)
 
 void EventQueue::on_connect(io::ClientId id, const io::ClientInfo&) {
     if (handshake_events_) {
-        const std::lock_guard lock(mutex_);
-        accepted_.erase(id);
+        std::string user_data;
+        {
+            const std::lock_guard lock(mutex_);
+            const auto it = accepted_.find(id);
+            if (it != accepted_.end()) {
+                user_data = std::move(it->second);
+                accepted_.erase(it);
+            }
+        }
+        // Registered by now (the server tells connect after that), and the
+        // registry's lock is not held around this call.
+        if (!user_data.empty() && server_ != nullptr) {
+            server_->set_user_data(id, std::move(user_data));
+        }
     }
     QueuedEvent event;
     event.kind = NX_EVENT_CONNECT;
@@ -161,12 +173,24 @@ std::optional<PendingRequest> EventQueue::pending(std::uint64_t id) const {
 
 bool EventQueue::take_pending(std::uint64_t id, bool accepted) {
     const std::lock_guard lock(mutex_);
-    if (pending_.erase(id) == 0) {
+    const auto it = pending_.find(id);
+    if (it == pending_.end()) {
         return false;
     }
     if (accepted) {
-        accepted_.insert(id);
+        accepted_.insert_or_assign(id, std::move(it->second.user_data));
     }
+    pending_.erase(it);
+    return true;
+}
+
+bool EventQueue::set_pending_user_data(std::uint64_t id, std::string data) {
+    const std::lock_guard lock(mutex_);
+    const auto it = pending_.find(id);
+    if (it == pending_.end()) {
+        return false;
+    }
+    it->second.user_data = std::move(data);
     return true;
 }
 

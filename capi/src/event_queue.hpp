@@ -10,7 +10,6 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "nexus/io/websocket_server.hpp"
 
@@ -30,7 +29,8 @@ struct PendingRequest {
     std::string path;
     std::string query;
     std::string origin;
-    std::string headers; // "Name: value\r\n" lines
+    std::string headers;   // "Name: value\r\n" lines
+    std::string user_data; // set by the host while it decides; the client's from connect on
 };
 
 class EventQueue final : public io::ServerHandler {
@@ -61,6 +61,10 @@ public:
     /// Forgets the request; false when none was waiting. `accepted`: the
     /// host let it in, so a drop before its connect event is reported.
     bool take_pending(std::uint64_t id, bool accepted = false);
+    /// Keeps the host's data with a request awaiting its decision; if the
+    /// request is accepted the client has it from its connect event on.
+    /// False when no request with that id waits.
+    bool set_pending_user_data(std::uint64_t id, std::string data);
 
     /// What was known of a client that left, until its disconnect event has
     /// been handled (the host forgets it with forget_departed()).
@@ -81,7 +85,8 @@ private:
     std::deque<QueuedEvent> queue_;
     std::uint64_t bytes_ = 0;
     std::unordered_map<std::uint64_t, PendingRequest> pending_;
-    std::unordered_set<std::uint64_t> accepted_; // accepted, connect event not yet queued
+    // Accepted, connect event not yet queued: the user data to give the client.
+    std::unordered_map<std::uint64_t, std::string> accepted_;
     // One entry per disconnect event not yet handed out (and the last one
     // that was): bounded by the event queue.
     std::unordered_map<std::uint64_t, io::ClientInfo> departed_;

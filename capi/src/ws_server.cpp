@@ -724,6 +724,7 @@ int nx_ws_server_client_info(nx_ws_server* server, std::uint64_t client,
             kept.path = std::move(request->path);
             kept.query = std::move(request->query);
             kept.origin = std::move(request->origin);
+            kept.user_data = std::move(request->user_data);
             server->info_headers = std::move(request->headers);
             server->info_channels.clear();
             pending = 1;
@@ -782,8 +783,9 @@ int nx_ws_server_set_user_data(nx_ws_server* server, std::uint64_t client, const
                     fmt::format("user data of {} bytes is over {} bytes", size, k_max_user_data));
     }
     return guard(server->last_error, [&]() -> int {
-        if (!server->server->set_user_data(client,
-                                           std::string(data == nullptr ? "" : data, size))) {
+        std::string copy(data == nullptr ? "" : data, size);
+        if (!server->server->set_user_data(client, copy) &&
+            !server->events->set_pending_user_data(client, std::move(copy))) {
             return fail(server->last_error, NX_ENOCLIENT,
                         fmt::format("no client with id {}", client));
         }

@@ -1253,6 +1253,12 @@ static void handshake_accept(void** state) {
     SERVER_EXPECT(fx, 0, nx_ws_server_client_count(fx->server));
     SERVER_EXPECT(fx, 0, nx_ws_server_clients(fx->server, NULL, 0));
     assert_int_equal(fx_count(fx, NX_EVENT_CONNECT), 0);
+    /* What the host learnt while deciding stays with the client. */
+    assert_int_equal(info.user_data_size, 0);
+    SERVER_EXPECT(fx, NX_OK, nx_ws_server_set_user_data(fx->server, id, "user=ada", 8));
+    info = client_info(fx, id);
+    assert_int_equal(info.user_data_size, 8);
+    assert_memory_equal(info.user_data, "user=ada", 8);
 
     SERVER_EXPECT(fx, NX_OK, nx_ws_server_accept(fx->server, id));
     SERVER_EXPECT(fx, NX_ENOCLIENT, nx_ws_server_accept(fx->server, id));
@@ -1268,6 +1274,8 @@ static void handshake_accept(void** state) {
     assert_int_equal(info.pending, 0);
     assert_true(info.connected_at_ms > 0);
     assert_string_equal(info.subprotocol, "superchat");
+    assert_int_equal(info.user_data_size, 8);
+    assert_memory_equal(info.user_data, "user=ada", 8);
     PEER_EXPECT(p, NX_OK, peer_send(fx, p, "in", 2, NX_OPCODE_TEXT));
     expect_server_message(fx, id, NX_OPCODE_TEXT, "in", 2);
     nx_ws_server_stats st = server_stats(fx);
@@ -1292,7 +1300,10 @@ static void handshake_reject(void** state) {
         }
     }
     SERVER_EXPECT(fx, NX_EINVAL, nx_ws_server_reject(s, id, 401, NULL, 2));
+    SERVER_EXPECT(fx, NX_OK, nx_ws_server_set_user_data(s, id, "kept?", 5));
     SERVER_EXPECT(fx, NX_OK, nx_ws_server_reject(s, id, 401, "no", 2));
+    /* A rejected request leaves nothing behind. */
+    SERVER_EXPECT(fx, NX_ENOCLIENT, nx_ws_server_set_user_data(s, id, "late", 4));
     PEER_EXPECT(p, NX_EHANDSHAKE, peer_call_end(fx, p, WAIT_MS));
     assert_int_equal(p->http_status, 401);
     assert_string_not_equal(p->last_error, "");

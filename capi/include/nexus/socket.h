@@ -360,9 +360,10 @@ NX_EXTERN int nx_ws_server_clients(nx_ws_server* server, uint64_t* ids,
 /* Connected clients now (>= 0). Any thread. */
 NX_EXTERN int nx_ws_server_client_count(const nx_ws_server* server) NX_NOEXCEPT;
 
-/* Replaces the application's data kept with a client (copied; at most
- * 64 KiB: NX_ETOOBIG). It comes back in nx_ws_client_info. NX_ENOCLIENT.
- * Owning thread. */
+/* Replaces the application's data kept with a client, or with a request
+ * awaiting its handshake decision, which then keeps it as a client from its
+ * connect event on (copied; at most 64 KiB: NX_ETOOBIG). It comes back in
+ * nx_ws_client_info. NX_ENOCLIENT. Owning thread. */
 NX_EXTERN int nx_ws_server_set_user_data(nx_ws_server* server, uint64_t client, const char* data,
                                          size_t size) NX_NOEXCEPT;
 

@@ -7,7 +7,8 @@ package io.nexussocket;
  * the client gets HTTP 503 and no connect event); throwing {@link HandshakeRejectedException}
  * answers with its HTTP status and body; any other RuntimeException answers HTTP 500 and reaches
  * the "error" listeners. The request's path, query, origin, headers and peer are on
- * {@code request}.
+ * {@code request}; what {@link Client#setUserData(byte[])} keeps with it is the client's from
+ * its connect event on.
  */
 @FunctionalInterface
 public interface HandshakeHandler {

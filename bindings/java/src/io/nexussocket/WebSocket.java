@@ -691,8 +691,9 @@ public final class WebSocket implements AutoCloseable {
     }
 
     /**
-     * Replaces the data kept with a connected client (copied; at most 64 KiB:
-     * InvalidArgumentException NX_ETOOBIG). UnknownClientException.
+     * Replaces the data kept with a client, or with a request its {@link HandshakeHandler} is
+     * deciding on (the client has it from its connect event on); copied, at most 64 KiB
+     * (InvalidArgumentException NX_ETOOBIG). UnknownClientException.
      */
     public void setUserData(long client, byte[] data) {
         Objects.requireNonNull(data);

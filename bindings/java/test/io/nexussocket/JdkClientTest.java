@@ -98,8 +98,10 @@ class JdkClientTest {
                         throw new HandshakeRejectedException(401, "who are you?");
                     }
                     events.add("decided " + request.path() + "?" + request.query());
+                    request.setUserData("bearer".getBytes(StandardCharsets.UTF_8));
                 }));
-        server.on("connect", (id, msg, client) -> events.add("connect " + client.path()));
+        server.on("connect", (id, msg, client) -> events.add("connect " + client.path() + " "
+                + new String(client.userData(), StandardCharsets.UTF_8)));
         server.on("error", (id, msg, client) -> events.add("error " + msg.text()));
         server.on("message", (id, msg, client) -> client.send(msg));
         try (TestSupport s = new TestSupport(server)) {
@@ -112,7 +114,7 @@ class JdkClientTest {
             Collector collector = new Collector();
             java.net.http.WebSocket ws = open(s.url() + "chat?room=1", "Bearer ok", collector);
             assertEquals("decided /chat?room=1", TestSupport.take(events));
-            assertEquals("connect /chat", TestSupport.take(events));
+            assertEquals("connect /chat bearer", TestSupport.take(events));
             ws.sendText("in", true).get(TestSupport.WAIT_MS, TimeUnit.MILLISECONDS);
             assertEquals("in", collector.events.poll(TestSupport.WAIT_MS, TimeUnit.MILLISECONDS));
             assertEquals(3, server.stats().handshakesRejected());
