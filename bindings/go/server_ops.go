@@ -248,7 +248,8 @@ func (s *Server) UserData(id ClientID) ([]byte, error) {
 }
 
 // SetUserData keeps data (copied, at most 64 KiB: ErrTooBig) with a
-// client, for as long as it is connected.
+// client, for as long as it is connected; set on a request in the
+// OnHandshake handler, it is the client's from its connect on.
 func (s *Server) SetUserData(id ClientID, data []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -302,7 +302,8 @@ func TestHandshakeHandler(t *testing.T) {
 			if r.Path == "/boom" {
 				return errors.New("handler failed")
 			}
-			return nil
+			// Kept with the request, the client's from its connect on.
+			return r.SetUserData([]byte("token ok"))
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -328,6 +329,11 @@ func TestHandshakeHandler(t *testing.T) {
 	}
 	if m := receive(t, c); m.Text() != "in" {
 		t.Errorf("got %q", m.Text())
+	}
+	if ids, err := ts.Clients(); err != nil || len(ids) != 1 {
+		t.Fatalf("Clients() = %v, %v", ids, err)
+	} else if data, err := ts.UserData(ids[0]); err != nil || string(data) != "token ok" {
+		t.Errorf("user data set while deciding: %q, %v", data, err)
 	}
 	if st, _ := ts.Stats(); st.HandshakesRejected != 2 {
 		t.Errorf("HandshakesRejected = %d, want 2", st.HandshakesRejected)
