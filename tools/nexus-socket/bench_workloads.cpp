@@ -1,6 +1,5 @@
 #include "bench_workloads.hpp"
 
-#include <algorithm>
 #include <array>
 #include <cstring>
 #include <string_view>
@@ -16,6 +15,15 @@ void Measured::sample(std::uint64_t latency_ns) noexcept {
 }
 
 namespace {
+
+// prose_variants() at its bounds: a big message has two texts (not sixteen
+// 16 MiB ones), small ones fill 64 KiB, tiny ones stop at 4096.
+static_assert(PingPong::prose_variants(16 * 1024 * 1024) == 2);
+static_assert(PingPong::prose_variants(64 * 1024) == 2);
+static_assert(PingPong::prose_variants(16384) == 4);
+static_assert(PingPong::prose_variants(32) == 2048);
+static_assert(PingPong::prose_variants(1) == PingPong::k_max_prose_variants);
+static_assert(PingPong::prose_variants(0) == PingPong::k_max_prose_variants);
 
 /// SIZE bytes of words from a small vocabulary in an order drawn from
 /// RANDOM: ASCII, so valid as text; compresses to roughly a third.
@@ -44,10 +52,7 @@ PingPong::PingPong(std::size_t size, bool binary, std::uint32_t in_flight, bool 
         payloads_.emplace_back(size, static_cast<std::uint8_t>('x'));
         return;
     }
-    // Enough texts to fill a 32 KiB LZ77 window twice over, so that no
-    // compressor finds a whole earlier message in its history.
-    const std::size_t variants =
-        std::max(k_prose_variants, k_prose_window_bytes / std::max<std::size_t>(size, 1));
+    const std::size_t variants = prose_variants(size);
     FastRandom random(0x6e65787573); // the same texts in every run
     for (std::size_t i = 0; i < variants; ++i) {
         payloads_.push_back(prose(size, random));

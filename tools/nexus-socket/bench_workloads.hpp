@@ -30,13 +30,19 @@ protected:
 ///
 /// Messages are `size` bytes of 'x', or with `prose` (for --deflate) texts
 /// of words in random order, sent in turn: they compress about as well as
-/// chat text does, and there are enough of them (at least k_prose_variants,
-/// and k_prose_window_bytes in all) that no compressor finds a whole earlier
-/// message in its 32 KiB window.
+/// chat text does, and there are prose_variants(size) of them: together
+/// twice a 32 KiB LZ77 window, so no compressor finds a whole earlier message
+/// in its history, yet never more than two of a big message (16 MiB texts
+/// would otherwise cost the load generator far more memory than the run).
 class PingPong final : public Measured {
 public:
-    static constexpr std::size_t k_prose_variants = 16;
-    static constexpr std::size_t k_prose_window_bytes = 64 * 1024;
+    static constexpr std::size_t k_prose_bytes = 64 * 1024;
+    static constexpr std::size_t k_max_prose_variants = 4096;
+    static constexpr std::size_t prose_variants(std::size_t size) noexcept {
+        const std::size_t fill =
+            size == 0 ? k_max_prose_variants : (k_prose_bytes + size - 1) / size;
+        return fill < 2 ? 2 : (fill > k_max_prose_variants ? k_max_prose_variants : fill);
+    }
 
     PingPong(std::size_t size, bool binary, std::uint32_t in_flight, bool prose = false);
 
