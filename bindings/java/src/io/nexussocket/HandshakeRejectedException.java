@@ -6,9 +6,15 @@ public class HandshakeRejectedException extends RuntimeException {
     private final int httpStatus;
     private final String body;
 
-    /** Answers with {@code httpStatus} (400..599) and {@code body} (may be empty). */
+    /**
+     * Answers with {@code httpStatus} and {@code body} (may be empty). IllegalArgumentException
+     * for a status outside 400..599 (thrown from a handler, that answers 500).
+     */
     public HandshakeRejectedException(int httpStatus, String body) {
         super("handshake rejected with HTTP " + httpStatus);
+        if (httpStatus < 400 || httpStatus > 599) {
+            throw new IllegalArgumentException("an HTTP error status is 400..599, not " + httpStatus);
+        }
         this.httpStatus = httpStatus;
         this.body = body == null ? "" : body;
     }

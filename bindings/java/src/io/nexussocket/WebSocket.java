@@ -393,8 +393,8 @@ public final class WebSocket implements AutoCloseable {
     /**
      * Answers a handshake request with what the handler says: returning accepts, a
      * HandshakeRejectedException answers with its status, any other RuntimeException with 500
-     * (and goes to the "error" listeners). A failed answer (the request timed out meanwhile)
-     * goes to the "error" listeners too.
+     * (and goes to the "error" listeners). An answer that fails (the request timed out or the
+     * peer left meanwhile) goes to the "error" listeners too.
      */
     private void decide(long id) {
         Client request = new Client(this, id);
@@ -412,6 +412,9 @@ public final class WebSocket implements AutoCloseable {
         }
         final int answer = status;
         final byte[] text = body;
+        if (failed != null) {
+            notifyError(id, "handshake handler: " + failed);
+        }
         try {
             locked(() -> {
                 if (answer == 0) {
@@ -422,10 +425,7 @@ public final class WebSocket implements AutoCloseable {
                 return null;
             });
         } catch (NexusException e) {
-            failed = failed == null ? e : failed;
-        }
-        if (failed != null) {
-            notifyError(id, "handshake handler: " + failed);
+            notifyError(id, "handshake answer: " + e);
         }
     }
 

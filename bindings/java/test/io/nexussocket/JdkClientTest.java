@@ -94,6 +94,9 @@ class JdkClientTest {
                     if (request.path().equals("/boom")) {
                         throw new IllegalStateException("handler failed");
                     }
+                    if (request.path().equals("/teapot")) {
+                        throw new HandshakeRejectedException(418, "short and stout");
+                    }
                     if (!"Bearer ok".equals(request.header("authorization"))) {
                         throw new HandshakeRejectedException(401, "who are you?");
                     }
@@ -110,6 +113,12 @@ class JdkClientTest {
             assertEquals(500, refusedStatus(() -> open(s.url() + "boom", "Bearer ok", new Collector())));
             assertEquals("error handshake handler: java.lang.IllegalStateException: handler failed",
                     TestSupport.take(events));
+            assertEquals(418, refusedStatus(() -> open(s.url() + "teapot", "Bearer ok", new Collector())));
+            // A status that is no HTTP error cannot be made; 400 and 599 can.
+            assertThrows(IllegalArgumentException.class, () -> new HandshakeRejectedException(399, ""));
+            assertThrows(IllegalArgumentException.class, () -> new HandshakeRejectedException(600, ""));
+            assertEquals(400, new HandshakeRejectedException(400, null).httpStatus());
+            assertEquals(599, new HandshakeRejectedException(599, "x").httpStatus());
 
             Collector collector = new Collector();
             java.net.http.WebSocket ws = open(s.url() + "chat?room=1", "Bearer ok", collector);
@@ -117,7 +126,7 @@ class JdkClientTest {
             assertEquals("connect /chat bearer", TestSupport.take(events));
             ws.sendText("in", true).get(TestSupport.WAIT_MS, TimeUnit.MILLISECONDS);
             assertEquals("in", collector.events.poll(TestSupport.WAIT_MS, TimeUnit.MILLISECONDS));
-            assertEquals(3, server.stats().handshakesRejected());
+            assertEquals(4, server.stats().handshakesRejected());
         }
     }
 
