@@ -107,10 +107,10 @@ int echo_batch(Conn* c) {
         } else if (length == 127) {
             head = 10;
         }
-        if ((p[1] & 0x80) == 0 || c->filled - at < head + 4) {
-            if ((p[1] & 0x80) == 0) {
-                return -1; // clients must mask (RFC 6455 §5.1)
-            }
+        if ((p[1] & 0x80) == 0) {
+            return -1; // clients must mask (RFC 6455 §5.1)
+        }
+        if (c->filled - at < head + 4) {
             break;
         }
         if (head == 4) {
